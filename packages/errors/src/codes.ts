@@ -1,0 +1,36 @@
+/**
+ * The registry of stable error codes. A code never changes meaning once released: clients branch on it.
+ * `status` is the HTTP status the API answers with; `retryable` says whether a queued job should be retried.
+ */
+export const ERROR_CODES = {
+  // Input the client sent (poison for a job: never retried).
+  image_decode_failed: { status: 422, retryable: false, message: 'The image could not be decoded' },
+  image_too_large: { status: 422, retryable: false, message: 'The image has too many pixels' },
+  image_empty: { status: 400, retryable: false, message: 'The image is empty (0 bytes)' },
+  unsupported_format: { status: 415, retryable: false, message: 'The image format is not supported' },
+  payload_too_large: { status: 413, retryable: false, message: 'The upload exceeds the size limit' },
+  object_too_large: { status: 422, retryable: false, message: 'The S3 object exceeds the size limit' },
+  object_not_found: { status: 404, retryable: false, message: 'The S3 object does not exist' },
+  bucket_not_allowed: { status: 403, retryable: false, message: 'The bucket is not in the allow-list' },
+  unknown_model: { status: 400, retryable: false, message: 'An unknown model was requested' },
+  invalid_request: { status: 400, retryable: false, message: 'The request is invalid' },
+  not_found: { status: 404, retryable: false, message: 'Not found' },
+  // Configuration and model files (operator problems).
+  config_invalid: { status: 500, retryable: false, message: 'The configuration is invalid' },
+  manifest_invalid: { status: 500, retryable: false, message: 'A model manifest is invalid' },
+  model_missing: { status: 500, retryable: false, message: 'A model file is missing' },
+  model_checksum_mismatch: { status: 500, retryable: false, message: 'A model file does not match its manifest' },
+  redis_eviction_policy: { status: 500, retryable: false, message: 'Redis must use maxmemory-policy noeviction' },
+  // Transient trouble (retried with backoff).
+  storage_unavailable: { status: 503, retryable: true, message: 'Object storage is unavailable' },
+  queue_unavailable: { status: 503, retryable: true, message: 'The queue is unavailable' },
+  inference_failed: { status: 500, retryable: true, message: 'Inference failed' },
+  timeout: { status: 504, retryable: true, message: 'The operation timed out' },
+  internal: { status: 500, retryable: true, message: 'Internal error' },
+} as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}

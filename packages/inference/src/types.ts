@@ -1,0 +1,51 @@
+import type { ModelManifest, ModelResult } from '@labelq/models';
+
+/** Per-call options for {@link InferencePool.classify}. */
+export interface ClassifyOptions {
+  /** Models to run, by manifest name. Default: every model the pool loaded. Unknown names -> `unknown_model`. */
+  models?: string[];
+  /** Overrides each model's manifest `defaults.topK`. */
+  topK?: number;
+  /** Overrides each model's manifest `defaults.minConfidence`. */
+  minConfidence?: number;
+}
+
+export interface ImageInfo {
+  /** Detected container format (sharp's name: jpeg, png, webp, gif, avif, tiff, heif). */
+  format: string;
+  /** Width and height after EXIF auto-orientation. */
+  width: number;
+  height: number;
+}
+
+export interface ClassifyTimings {
+  /** Waiting for a free pool thread. */
+  queueMs: number;
+  /** Decode + orient + colour conversion, done once per image. */
+  decodeMs: number;
+  /** Per model: resize + tensor + ORT run + postprocessing. */
+  models: Record<string, number>;
+  totalMs: number;
+}
+
+export interface ImageClassification {
+  image: ImageInfo;
+  results: ModelResult[];
+  timings: ClassifyTimings;
+}
+
+/** A pool of worker threads running sharp + onnxruntime; the only place pixel work and ORT happen. */
+export interface InferencePool {
+  /** Manifests of the loaded models, in load order. */
+  readonly manifests: readonly ModelManifest[];
+  readonly threads: number;
+  /**
+   * Classifies one encoded image. The bytes are transferred to a worker thread: the caller's buffer is
+   * detached afterwards (pass a copy to keep it). Rejects with a coded LabelqError on bad input.
+   */
+  classify(bytes: Uint8Array, options?: ClassifyOptions): Promise<ImageClassification>;
+  /** Tasks running or queued. */
+  readonly pending: number;
+  /** Stops the threads; in-flight tasks finish first. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+    // Integration tests start servers and worker threads; 2-core machines need generous limits.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // Test files spawn their own pools, Redis servers and s3rver instances: run files one at a time on 2 cores.
+    fileParallelism: false,
+    pool: 'forks',
+    env: { NODE_OPTIONS: '--openssl-legacy-provider' },
+  },
+});
