@@ -1,0 +1,104 @@
+import { LabelqError } from '@labelq/errors';
+import { defaultCores, envSchema } from './schema.ts';
+
+/** The validated, derived configuration. Frozen: nothing changes it after start. */
+export interface Config {
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  redis: { url: string };
+  queue: { name: string; prefix: string };
+  s3: {
+    endpoint: string | undefined;
+    region: string;
+    forcePathStyle: boolean;
+    credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+    bucket: string;
+    allowedBuckets: readonly string[];
+    uploadsPrefix: string;
+    resultsPrefix: string;
+    checksums: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED';
+    connectTimeoutMs: number;
+    requestTimeoutMs: number;
+    writeTags: boolean;
+  };
+  api: { host: string; port: number; maxUploadBytes: number };
+  models: { dir: string; names: readonly string[] | undefined };
+  pool: { threads: number; intraOpThreads: number; maxInputPixels: number };
+  worker: {
+    concurrency: number;
+    maxBytesInFlight: number;
+    maxObjectBytes: number;
+    attempts: number;
+    backoffMs: number;
+    shutdownTimeoutMs: number;
+    lockDurationMs: number;
+    keepCompletedSeconds: number;
+    keepFailedSeconds: number;
+  };
+  moderation: { policyFile: string | undefined };
+  tags: { minConfidence: number };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Validates `env` (default: process.env) into a frozen Config. Throws `config_invalid` naming every bad
+ * variable. `cores` is injectable so thread defaults are testable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env, cores = defaultCores()): Config {
+  // Empty strings mean "unset" (docker-compose passes `VAR=` for blanks).
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new LabelqError('config_invalid', `Invalid configuration: ${problems}`, { details: { problems } });
+  }
+  const e = parsed.data;
+  if ((e.S3_ACCESS_KEY_ID === undefined) !== (e.S3_SECRET_ACCESS_KEY === undefined)) {
+    throw new LabelqError('config_invalid', 'Set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither');
+  }
+  const threads = e.POOL_THREADS ?? Math.max(1, Math.floor(cores / e.INTRA_OP_THREADS));
+  return deepFreeze<Config>({
+    logLevel: e.LOG_LEVEL,
+    redis: { url: e.REDIS_URL },
+    queue: { name: e.QUEUE_NAME, prefix: e.QUEUE_PREFIX },
+    s3: {
+      endpoint: e.S3_ENDPOINT,
+      region: e.S3_REGION,
+      forcePathStyle: e.S3_FORCE_PATH_STYLE ?? e.S3_ENDPOINT !== undefined,
+      credentials:
+        e.S3_ACCESS_KEY_ID !== undefined && e.S3_SECRET_ACCESS_KEY !== undefined
+          ? { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY }
+          : undefined,
+      bucket: e.S3_BUCKET,
+      allowedBuckets: e.S3_ALLOWED_BUCKETS ?? [e.S3_BUCKET],
+      uploadsPrefix: e.S3_UPLOADS_PREFIX,
+      resultsPrefix: e.S3_RESULTS_PREFIX,
+      checksums: e.S3_CHECKSUMS,
+      connectTimeoutMs: e.S3_CONNECT_TIMEOUT_MS,
+      requestTimeoutMs: e.S3_REQUEST_TIMEOUT_MS,
+      writeTags: e.S3_WRITE_TAGS,
+    },
+    api: { host: e.API_HOST, port: e.API_PORT, maxUploadBytes: e.MAX_UPLOAD_BYTES },
+    models: { dir: e.MODELS_DIR, names: e.MODELS },
+    pool: { threads, intraOpThreads: e.INTRA_OP_THREADS, maxInputPixels: e.MAX_INPUT_PIXELS },
+    worker: {
+      concurrency: e.WORKER_CONCURRENCY ?? threads * 2 + 2,
+      maxBytesInFlight: e.WORKER_MAX_BYTES_IN_FLIGHT,
+      maxObjectBytes: e.MAX_OBJECT_BYTES,
+      attempts: e.JOB_ATTEMPTS,
+      backoffMs: e.JOB_BACKOFF_MS,
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+      lockDurationMs: e.LOCK_DURATION_MS,
+      keepCompletedSeconds: e.KEEP_COMPLETED_SECONDS,
+      keepFailedSeconds: e.KEEP_FAILED_SECONDS,
+    },
+    moderation: { policyFile: e.MODERATION_POLICY_FILE },
+    tags: { minConfidence: e.TAG_MIN_CONFIDENCE },
+  });
+}

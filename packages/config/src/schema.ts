@@ -1,0 +1,104 @@
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const list = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+const int = (min = 0) => z.coerce.number().int().min(min);
+
+/**
+ * Every environment variable labelq reads, with its default. The README's configuration table is generated
+ * from the same names: keep the TSDoc here accurate.
+ */
+export const envSchema = z.object({
+  /** pino log level. Default `info`. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  /** Redis connection URL shared by API and workers. Default `redis://127.0.0.1:6379`. */
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** BullMQ queue name. Default `labelq`. */
+  QUEUE_NAME: z.string().regex(/^[A-Za-z0-9_-]+$/).default('labelq'),
+  /** BullMQ key prefix in Redis. Default `bull`. */
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('bull'),
+
+  /** S3 endpoint for MinIO or another S3-compatible server; unset for AWS S3. */
+  S3_ENDPOINT: z.string().url().optional(),
+  /** S3 region. Default `us-east-1`. */
+  S3_REGION: z.string().default('us-east-1'),
+  /** Path-style addressing (needed by MinIO and s3rver). Default `true` when S3_ENDPOINT is set. */
+  S3_FORCE_PATH_STYLE: bool.optional(),
+  /** Static credentials; unset to use the AWS SDK's default provider chain (IAM role, profile, ...). */
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  /** Bucket for uploads and result documents. Default `labelq`. */
+  S3_BUCKET: z.string().min(3).default('labelq'),
+  /** Buckets `POST /v1/jobs` may read from (comma-separated). Default: S3_BUCKET only. */
+  S3_ALLOWED_BUCKETS: list.optional(),
+  /** Key prefix for uploaded images. Default `uploads/`. */
+  S3_UPLOADS_PREFIX: z.string().default('uploads/'),
+  /** Key prefix for result documents. Default `results/`. */
+  S3_RESULTS_PREFIX: z.string().default('results/'),
+  /**
+   * SDK checksum mode for requests and responses. `WHEN_REQUIRED` is needed by servers that do not understand
+   * aws-chunked uploads (s3rver). Default `WHEN_SUPPORTED`.
+   */
+  S3_CHECKSUMS: z.enum(['WHEN_SUPPORTED', 'WHEN_REQUIRED']).default('WHEN_SUPPORTED'),
+  /** TCP connect timeout for S3, ms. Default 3000. */
+  S3_CONNECT_TIMEOUT_MS: int(1).default(3000),
+  /** Whole-request timeout for S3, ms. Default 30000. */
+  S3_REQUEST_TIMEOUT_MS: int(1).default(30_000),
+  /** Write S3 object tags (top labels, moderation decision) on the source object. Default `true`. */
+  S3_WRITE_TAGS: bool.default(true),
+
+  /** API listen address. Default `0.0.0.0`. */
+  API_HOST: z.string().default('0.0.0.0'),
+  /** API port (0 picks a free one). Default 8080. */
+  API_PORT: int(0).default(8080),
+  /** Largest accepted upload, bytes. Default 26214400 (25 MiB). */
+  MAX_UPLOAD_BYTES: int(1).default(25 * 1024 * 1024),
+  /** Largest S3 object a worker downloads, bytes. Default 52428800 (50 MiB). */
+  MAX_OBJECT_BYTES: int(1).default(50 * 1024 * 1024),
+
+  /** Folder holding the .onnx files and their manifests. Default `models`. */
+  MODELS_DIR: z.string().default('models'),
+  /** Models to load (comma-separated manifest names). Default: every manifest in MODELS_DIR. */
+  MODELS: list.optional(),
+  /** onnxruntime intra-op threads per session. Default 1. */
+  INTRA_OP_THREADS: int(1).default(1),
+  /** Piscina worker threads. Default: available cores / INTRA_OP_THREADS (at least 1). */
+  POOL_THREADS: int(1).optional(),
+  /** Images larger than this many pixels fail with `image_too_large`. Default 100000000. */
+  MAX_INPUT_PIXELS: int(1).default(100_000_000),
+
+  /** Jobs one worker process runs at once (downloads overlap inference). Default: 2 x pool threads + 2. */
+  WORKER_CONCURRENCY: int(1).optional(),
+  /** Cap on image bytes downloaded but not yet classified, per worker process. Default 268435456. */
+  WORKER_MAX_BYTES_IN_FLIGHT: int(1).default(256 * 1024 * 1024),
+  /** Attempts per job for transient failures. Default 5. */
+  JOB_ATTEMPTS: int(1).default(5),
+  /** Base delay of the exponential backoff between attempts, ms (jitter added). Default 1000. */
+  JOB_BACKOFF_MS: int(0).default(1000),
+  /** How long a worker waits for in-flight jobs on SIGTERM before giving up, ms. Default 30000. */
+  SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
+  /** BullMQ lock duration, ms; a worker that dies loses its jobs to others after this. Default 30000. */
+  LOCK_DURATION_MS: int(1000).default(30_000),
+  /** Completed jobs kept in Redis this many seconds (results stay in S3). Default 86400. */
+  KEEP_COMPLETED_SECONDS: int(0).default(86_400),
+  /** Failed jobs kept in Redis this many seconds. Default 604800. */
+  KEEP_FAILED_SECONDS: int(0).default(604_800),
+
+  /** JSON file overriding the moderation policy's thresholds; unset for the calibrated defaults. */
+  MODERATION_POLICY_FILE: z.string().optional(),
+  /** Labels below this confidence are not written as S3 tags. Default 0.3. */
+  TAG_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.3),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** Cores this process may use; a seam so tests can pin it. */
+export function defaultCores(): number {
+  return Math.max(1, availableParallelism());
+}

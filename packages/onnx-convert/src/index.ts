@@ -1,0 +1,2 @@
+export { GraphBuilder, float, type AttributeValue, type Dim } from './onnx/graph-builder.ts';
+export { DataType } from './onnx/onnx-proto.ts';
