@@ -50,7 +50,10 @@ function deepFreeze<T>(value: T): T {
  * Validates `env` (default: process.env) into a frozen Config. Throws `config_invalid` naming every bad
  * variable. `cores` is injectable so thread defaults are testable.
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env, cores = defaultCores()): Config {
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  cores = defaultCores(),
+): Config {
   // Empty strings mean "unset" (docker-compose passes `VAR=` for blanks).
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(cleaned);

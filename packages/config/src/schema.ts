@@ -4,9 +4,12 @@ import { z } from 'zod';
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
-const list = z
-  .string()
-  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 const int = (min = 0) => z.coerce.number().int().min(min);
 
 /**
@@ -20,9 +23,15 @@ export const envSchema = z.object({
   /** Redis connection URL shared by API and workers. Default `redis://127.0.0.1:6379`. */
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   /** BullMQ queue name. Default `labelq`. */
-  QUEUE_NAME: z.string().regex(/^[A-Za-z0-9_-]+$/).default('labelq'),
+  QUEUE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('labelq'),
   /** BullMQ key prefix in Redis. Default `bull`. */
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('bull'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('bull'),
 
   /** S3 endpoint for MinIO or another S3-compatible server; unset for AWS S3. */
   S3_ENDPOINT: z.string().url().optional(),
