@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   config_invalid: { status: 500, retryable: false, message: 'The configuration is invalid' },
   manifest_invalid: { status: 500, retryable: false, message: 'A model manifest is invalid' },
   model_missing: { status: 500, retryable: false, message: 'A model file is missing' },
+  model_unsupported: { status: 500, retryable: false, message: 'The converter does not support this model' },
   model_checksum_mismatch: { status: 500, retryable: false, message: 'A model file does not match its manifest' },
   redis_eviction_policy: { status: 500, retryable: false, message: 'Redis must use maxmemory-policy noeviction' },
   // Transient trouble (retried with backoff).
