@@ -24,6 +24,11 @@ export default tseslint.config(
     },
   },
   {
+    // Plain-JS files (e.g. the worker-thread entry that registers tsx) are outside the TS project.
+    files: ['**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
     // The config module, scripts that spawn child processes with an environment, and tests that build one.
     files: ['packages/config/src/**/*.ts', 'scripts/**/*.ts', 'test/**/*.ts', '**/*.test.ts', 'vitest.config.ts'],
     rules: { 'no-restricted-properties': 'off' },

@@ -1,0 +1,200 @@
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { Piscina } from 'piscina';
+import { LabelqError, toLabelqError } from '@labelq/errors';
+import { loadModels, type ModelManifest } from '@labelq/models';
+import type {
+  ClassifyOutput,
+  DescribeOutput,
+  ThreadInit,
+  ThreadReply,
+  ThreadTask,
+} from './thread/protocol.ts';
+import type { ClassifyOptions, ImageClassification, InferencePool } from './types.ts';
+
+/** Minimal structured logger (pino satisfies it). */
+export interface PoolLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface InferencePoolOptions {
+  /** Folder with the model manifests and .onnx files. Default `models`. */
+  modelsDir?: string;
+  /** Models to load, by manifest name, in result order. Default: every manifest in `modelsDir`. */
+  models?: readonly string[];
+  /** onnxruntime intra-op threads per session. Default 1. */
+  intraOpThreads?: number;
+  /** Worker threads. Default: available cores / `intraOpThreads`, at least 1. */
+  threads?: number;
+  /** Images with more pixels fail with `image_too_large` (checked from the header). Default 100_000_000. */
+  maxInputPixels?: number;
+  /**
+   * Tasks that may wait for a thread; beyond it `classify` rejects with `queue_unavailable` (retryable).
+   * Default: `threads * 16`.
+   */
+  maxQueue?: number;
+  /** Structured logger. Default: none. */
+  logger?: PoolLogger;
+  /** Enables internal test hooks (a task that kills its thread). Default false; never set in production. */
+  testHooks?: boolean;
+}
+
+export interface InferencePoolExtras {
+  /** Test hook (needs `testHooks`): kills the thread that picks the task up; resolves when the pool noticed. */
+  crashThreadForTest(): Promise<LabelqError>;
+}
+
+/**
+ * The thread entry: a JS file that registers tsx in the thread and then loads `./thread/worker.ts`.
+ */
+const WORKER_URL = new URL('./thread/entry.mjs', import.meta.url);
+
+/**
+ * Starts the inference pool: loads and verifies the manifests on this thread (`loadModels`: `model_missing`,
+ * `manifest_invalid`, `model_checksum_mismatch`, `unknown_model`), starts every thread, and waits until each
+ * has created its onnxruntime sessions (so a broken model fails here, not on the first image).
+ */
+export async function createInferencePool(
+  options: InferencePoolOptions = {},
+): Promise<InferencePool & InferencePoolExtras> {
+  const intraOpThreads = options.intraOpThreads ?? 1;
+  const threads = options.threads ?? Math.max(1, Math.floor(availableParallelism() / intraOpThreads));
+  const maxInputPixels = options.maxInputPixels ?? 100_000_000;
+  const maxQueue = options.maxQueue ?? threads * 16;
+  const log = options.logger;
+  const loaded = await loadModels(options.modelsDir ?? 'models', options.models);
+  const manifests: readonly ModelManifest[] = Object.freeze(loaded.map((m) => m.manifest));
+  const byName = new Set(manifests.map((m) => m.name));
+
+  const init: ThreadInit = {
+    models: loaded.map(({ manifest, path }) => ({ manifest, path })),
+    intraOpThreads,
+    maxInputPixels,
+    testHooks: options.testHooks ?? false,
+  };
+  const piscina = new Piscina({
+    filename: WORKER_URL.href,
+    minThreads: threads,
+    maxThreads: threads,
+    maxQueue,
+    // Sessions live for the thread's life: never let idle threads expire and reload models.
+    idleTimeout: Number.POSITIVE_INFINITY,
+    workerData: init,
+  });
+  // A thread that dies is replaced by Piscina; its task is rejected (mapped below). Log, never crash.
+  piscina.on('error', (err: unknown) => log?.error({ err }, 'inference thread error'));
+
+  async function run<T>(task: ThreadTask, transfer?: Uint8Array): Promise<T> {
+    let reply: ThreadReply<T>;
+    try {
+      reply = (await piscina.run(
+        task,
+        transfer ? { transferList: [transfer.buffer as ArrayBuffer] } : {},
+      )) as ThreadReply<T>;
+    } catch (err) {
+      throw poolError(err, maxQueue);
+    }
+    if (!reply.ok) throw toLabelqError(reply.error);
+    return reply.value;
+  }
+
+  // Prove the sessions load in every thread: one describe per thread, run concurrently.
+  try {
+    const described = await Promise.all(
+      Array.from({ length: threads }, () => run<DescribeOutput>({ kind: 'describe' })),
+    );
+    log?.info(
+      { threads, intraOpThreads, models: described[0]?.models.map((m) => m.name) },
+      'inference pool started',
+    );
+  } catch (err) {
+    await piscina.destroy();
+    throw err;
+  }
+
+  let closed = false;
+  let inFlight = 0;
+  const pool: InferencePool & InferencePoolExtras = {
+    manifests,
+    threads,
+    get pending() {
+      return inFlight;
+    },
+    async classify(bytes: Uint8Array, callOptions: ClassifyOptions = {}): Promise<ImageClassification> {
+      if (closed) throw new LabelqError('internal', 'The inference pool is closed');
+      const models = callOptions.models ?? manifests.map((m) => m.name);
+      const unknown = models.filter((n) => !byName.has(n));
+      if (unknown.length > 0) {
+        throw new LabelqError('unknown_model', `Unknown model(s): ${unknown.join(', ')}`, {
+          details: { unknown, available: [...byName] },
+        });
+      }
+      if (models.length === 0) throw new LabelqError('invalid_request', 'No models requested');
+      const submittedAt = performance.timeOrigin + performance.now();
+      const owned = ownedBytes(bytes);
+      inFlight++;
+      const out = await run<ClassifyOutput>(
+        {
+          kind: 'classify',
+          bytes: owned,
+          models: [...new Set(models)],
+          topK: callOptions.topK,
+          minConfidence: callOptions.minConfidence,
+          submittedAt,
+        },
+        owned,
+      ).finally(() => inFlight--);
+      return {
+        image: out.image,
+        results: out.results,
+        timings: {
+          queueMs: out.queueMs,
+          decodeMs: out.decodeMs,
+          models: out.models,
+          totalMs: performance.timeOrigin + performance.now() - submittedAt,
+        },
+      };
+    },
+    async crashThreadForTest(): Promise<LabelqError> {
+      try {
+        await run({ kind: 'exit' });
+      } catch (err) {
+        return toLabelqError(err);
+      }
+      throw new Error('the thread did not exit');
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await piscina.close();
+    },
+  };
+  return pool;
+}
+
+/**
+ * Bytes we may transfer: a view that covers its whole ArrayBuffer is transferred as is (the caller's buffer is
+ * detached); a view into a larger or shared buffer (Node's Buffer pool, a slice) is copied first so we never
+ * detach memory the caller did not hand us.
+ */
+function ownedBytes(bytes: Uint8Array): Uint8Array {
+  const whole =
+    bytes.buffer instanceof ArrayBuffer &&
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength;
+  return whole ? new Uint8Array(bytes.buffer) : new Uint8Array(bytes);
+}
+
+function poolError(err: unknown, maxQueue: number): LabelqError {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/queue is at limit/i.test(message)) {
+    return new LabelqError('queue_unavailable', `Inference queue is full (${maxQueue} waiting)`, {
+      cause: err,
+      details: { reason: 'pool_queue_full', maxQueue },
+    });
+  }
+  // The thread died (process.exit, OOM, native crash caught by the runtime): Piscina replaced it.
+  return new LabelqError('inference_failed', `Inference thread failed: ${message}`, { cause: err });
+}

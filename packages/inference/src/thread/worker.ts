@@ -1,0 +1,84 @@
+// The Piscina worker file: the only place sharp pixel work and onnxruntime sessions live. Sessions are created
+// once, when the thread starts (top-level await), one per model per thread.
+import { performance } from 'node:perf_hooks';
+import { threadId } from 'node:worker_threads';
+import { workerData } from 'piscina';
+import sharp from 'sharp';
+import { toLabelqError } from '@labelq/errors';
+import { decodeImage } from '../image/decode.ts';
+import type {
+  ClassifyOutput,
+  ClassifyTask,
+  DescribeOutput,
+  ThreadInit,
+  ThreadReply,
+  ThreadTask,
+} from './protocol.ts';
+import { createThreadModel, runModel, type ThreadModel } from './run-model.ts';
+
+// One libvips thread per pool thread: the pool already occupies every core; more would oversubscribe.
+sharp.concurrency(1);
+// The cache holds decoded inputs between calls: useless here (every image is new) and it grows memory.
+sharp.cache(false);
+
+const init = workerData as ThreadInit;
+const models = new Map<string, ThreadModel>();
+for (const { manifest, path } of init.models) {
+  models.set(manifest.name, await createThreadModel(manifest, path, { intraOpThreads: init.intraOpThreads }));
+}
+
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+async function classify(task: ClassifyTask): Promise<ClassifyOutput> {
+  const start = now();
+  const image = await decodeImage(task.bytes, { maxInputPixels: init.maxInputPixels });
+  const decoded = now();
+  const results = [];
+  const timings: Record<string, number> = {};
+  for (const name of task.models) {
+    const model = models.get(name);
+    // The pool validates names; reaching this means the pool and its threads disagree (a bug).
+    if (model === undefined) throw new Error(`model ${name} is not loaded in thread ${threadId}`);
+    const t0 = now();
+    results.push(await runModel(model, image, { topK: task.topK, minConfidence: task.minConfidence }));
+    timings[name] = now() - t0;
+  }
+  return {
+    image: { format: image.format, width: image.width, height: image.height },
+    results,
+    queueMs: Math.max(0, start - task.submittedAt),
+    decodeMs: decoded - start,
+    models: timings,
+  };
+}
+
+function describe(): DescribeOutput {
+  return {
+    threadId,
+    models: [...models.values()].map((m) => ({
+      name: m.manifest.name,
+      inputs: m.session.inputNames,
+      outputs: m.session.outputNames,
+    })),
+  };
+}
+
+export default async function handle(
+  task: ThreadTask,
+): Promise<ThreadReply<ClassifyOutput | DescribeOutput>> {
+  try {
+    switch (task.kind) {
+      case 'classify':
+        return { ok: true, value: await classify(task) };
+      case 'describe':
+        return { ok: true, value: describe() };
+      case 'exit':
+        if (init.testHooks) process.exit(1);
+        throw new Error('exit task refused: testHooks are off');
+    }
+  } catch (err) {
+    return { ok: false, error: toLabelqError(err).toJSON() };
+  }
+}
