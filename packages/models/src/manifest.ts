@@ -1,0 +1,80 @@
+import { z } from 'zod';
+
+/** How pixels become the model's input tensor: value = (pixel / 255 * scale... see `normalize`). */
+const inputSchema = z.object({
+  /** Name of the ONNX input; default: the model's first input. */
+  name: z.string().optional(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  layout: z.enum(['NCHW', 'NHWC']),
+  channelOrder: z.enum(['RGB', 'BGR']).default('RGB'),
+  /**
+   * Per-channel normalisation applied to 8-bit pixel values p (0..255): (p * scale - mean[c]) / std[c].
+   * [0,1] input is `scale: 1/255, mean: [0,0,0], std: [1,1,1]`; ImageNet is scale 1/255 with its mean/std.
+   */
+  scale: z.number().positive(),
+  mean: z.tuple([z.number(), z.number(), z.number()]).default([0, 0, 0]),
+  std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).default([1, 1, 1]),
+  /** sharp's resize fit: 'fill' stretches, 'cover' crops the centre, 'contain' letterboxes. */
+  fit: z.enum(['fill', 'cover', 'contain']).default('fill'),
+  /** sharp's resize kernel. */
+  kernel: z.enum(['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3']).default('linear'),
+});
+
+const classifyOutputSchema = z.object({
+  /** Name of the ONNX output holding the class scores; default: the model's first output. */
+  name: z.string().optional(),
+  /** 'softmax'/'sigmoid' turn logits into confidences; 'none' when the graph already ends in probabilities. */
+  activation: z.enum(['softmax', 'sigmoid', 'none']),
+});
+
+const detectOutputSchema = z.object({
+  /** NanoDet-style heads: per stride, a [1, N, classes] score output and a [1, N, 4*(regMax+1)] box output. */
+  decoder: z.literal('nanodet'),
+  strides: z.array(
+    z.object({ stride: z.number().int().positive(), scores: z.string(), boxes: z.string() }),
+  ),
+  /** Bins per box side minus one (the distribution-focal-loss head). */
+  regMax: z.number().int().positive(),
+  scoreActivation: z.enum(['sigmoid', 'none']).default('none'),
+  /** Instances below this score are dropped before NMS. */
+  scoreThreshold: z.number().min(0).max(1),
+  /** Boxes of the same class overlapping more than this IoU are suppressed. */
+  iouThreshold: z.number().min(0).max(1),
+  /** Most instances reported per image after NMS. */
+  maxInstances: z.number().int().positive().default(100),
+});
+
+const base = {
+  /** Manifest format version. */
+  schemaVersion: z.literal(1),
+  /** Stable model id used in requests (`models=`) and results, e.g. `nsfw-mobilenet-v2`. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/),
+  version: z.string().min(1),
+  description: z.string().default(''),
+  /** The .onnx file, relative to the manifest. */
+  file: z.string().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  source: z.string().min(1),
+  license: z.string().min(1),
+  input: inputSchema,
+  labels: z.array(z.string().min(1)).min(1),
+  defaults: z
+    .object({
+      /** Most labels reported per image. Default 5. */
+      topK: z.number().int().positive().default(5),
+      /** Labels below this confidence are dropped. Default 0. */
+      minConfidence: z.number().min(0).max(1).default(0),
+    })
+    .default({ topK: 5, minConfidence: 0 }),
+};
+
+export const manifestSchema = z.discriminatedUnion('task', [
+  z.object({ ...base, task: z.literal('classify'), output: classifyOutputSchema }),
+  z.object({ ...base, task: z.literal('detect'), output: detectOutputSchema }),
+]);
+
+export type ModelManifest = z.infer<typeof manifestSchema>;
+export type ClassifyManifest = Extract<ModelManifest, { task: 'classify' }>;
+export type DetectManifest = Extract<ModelManifest, { task: 'detect' }>;
+export type ManifestInput = z.input<typeof manifestSchema>;
