@@ -1,0 +1,76 @@
+import type { FastifyInstance } from 'fastify';
+import { LabelqError } from '@labelq/errors';
+import { objectImageId } from '@labelq/queue';
+import type { ApiDeps } from '../deps.ts';
+import { jobsBodyDocSchema, jobsBodySchema, MAX_BULK_JOBS } from '../http/schemas.ts';
+import { parseOrThrow, zodJsonSchema } from '../http/validation.ts';
+import { acceptedSchema, bulkAcceptedSchema, errorSchema } from '../http/response-schemas.ts';
+import { selfLink } from '../status.ts';
+import { assertBucketAllowed, JOB_NAME, jobData, jobOptions, resolveModels } from '../submit.ts';
+import { withDeadline } from '../timeout.ts';
+
+/** `POST /v1/jobs`: classify objects already in an allowed bucket, one or up to 1000 in one addBulk. */
+export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number): void {
+  const { config, queue } = deps;
+  app.post(
+    '/v1/jobs',
+    {
+      // 1000 items with metadata can pass Fastify's 1 MiB default.
+      bodyLimit: 8 * 1024 * 1024,
+      schema: {
+        tags: ['jobs'],
+        summary: `Classify objects already in S3 (one, or up to ${MAX_BULK_JOBS})`,
+        description:
+          'A single object answers `{id, status, links}`; an array answers `{count, jobs}` in the same order. ' +
+          'Buckets outside S3_ALLOWED_BUCKETS answer 403 and nothing is queued.',
+        body: zodJsonSchema(jobsBodySchema, jobsBodyDocSchema),
+        response: {
+          202: { oneOf: [acceptedSchema, bulkAcceptedSchema] },
+          '4xx': errorSchema,
+          '5xx': errorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const items = parseOrThrow(jobsBodySchema, request.body, 'body');
+      const jobs = items.map((item, index) => {
+        const bucket = item.bucket ?? config.s3.bucket;
+        try {
+          assertBucketAllowed(config, bucket);
+          const models = resolveModels(item.models, deps.models);
+          const data = jobData({
+            id: objectImageId(bucket, item.key, models),
+            bucket,
+            key: item.key,
+            models,
+            purpose: item.purpose,
+            origin: 's3',
+            metadata: item.metadata,
+          });
+          return { name: JOB_NAME, data, opts: jobOptions(config, data) };
+        } catch (err) {
+          // Name the offending item of a bulk request; nothing is queued.
+          if (err instanceof LabelqError && Array.isArray(request.body)) {
+            throw new LabelqError(err.code, `[${index}]: ${err.message}`, {
+              details: { ...err.details, index },
+            });
+          }
+          throw err;
+        }
+      });
+      await withDeadline(() => queue.addBulk(jobs), timeoutMs, 'queue_unavailable', 'Redis');
+      const accepted = jobs.map((j) => ({
+        id: j.data.id,
+        status: 'queued',
+        links: { self: selfLink(j.data.id) },
+      }));
+      request.log.info(
+        { count: accepted.length, imageIds: accepted.slice(0, 10).map((a) => a.id) },
+        'object jobs queued',
+      );
+      return reply
+        .status(202)
+        .send(Array.isArray(request.body) ? { count: accepted.length, jobs: accepted } : accepted[0]);
+    },
+  );
+}

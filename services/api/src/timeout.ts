@@ -1,0 +1,27 @@
+import { LabelqError, toLabelqError, type ErrorCode } from '@labelq/errors';
+
+/**
+ * Runs `op` with a deadline; a timeout or an uncoded failure becomes `code` (e.g. `queue_unavailable`), so a
+ * stuck dependency answers 503 instead of hanging the request. Coded LabelqErrors pass through.
+ */
+export async function withDeadline<T>(
+  op: () => Promise<T>,
+  ms: number,
+  code: ErrorCode,
+  what: string,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new LabelqError(code, `${what} did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([op(), deadline]);
+  } catch (err) {
+    if (err instanceof LabelqError) throw err;
+    const e = toLabelqError(err);
+    if (e.code !== 'internal') throw e;
+    throw new LabelqError(code, `${what} failed: ${e.message}`, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+}

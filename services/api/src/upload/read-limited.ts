@@ -1,0 +1,22 @@
+import { LabelqError } from '@labelq/errors';
+
+/**
+ * Reads a byte stream into one buffer, failing with `payload_too_large` as soon as it passes `maxBytes`, so
+ * an oversized upload is refused while streaming instead of after buffering all of it. The whole (accepted)
+ * image is kept in memory because its id and key derive from a hash of its bytes.
+ */
+export async function readLimited(stream: AsyncIterable<unknown>, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array | string);
+    total += buf.length;
+    if (total > maxBytes) {
+      throw new LabelqError('payload_too_large', `The upload exceeds the limit of ${maxBytes} bytes`, {
+        details: { maxBytes },
+      });
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks, total);
+}

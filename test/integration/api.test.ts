@@ -1,0 +1,285 @@
+// The upload API over real HTTP against the shared Redis and an embedded s3rver (no worker: jobs stay queued).
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '@labelq/api';
+import { loadConfig, type Config } from '@labelq/config';
+import { s3ClientFor, S3RVER_CREDENTIALS, startS3rver, type S3rverHandle } from '@labelq/dev-services';
+import { PRIORITY, type ClassifyJobData } from '@labelq/queue';
+import { createApiStorage } from '../../services/api/src/storage-s3.ts';
+import { readPhoto } from '../fixtures/index.ts';
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+const BUCKET = 'labelq-api-test';
+const OTHER = 'labelq-api-other';
+const FOREIGN = 'labelq-api-foreign';
+const MODELS = ['alpha-net', 'beta-net'];
+const LIMIT = 200_000;
+
+let s3: S3rverHandle;
+let dataDir: string;
+let config: Config;
+let redis: Redis;
+let queue: Queue<ClassifyJobData>;
+let app: Awaited<ReturnType<typeof buildApp>>;
+let base: string;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'labelq-api-'));
+  s3 = await startS3rver({ dir: dataDir, buckets: [BUCKET, OTHER, FOREIGN] });
+  const run = randomUUID().slice(0, 8);
+  config = loadConfig({
+    REDIS_URL,
+    QUEUE_NAME: `api-test-${run}`,
+    S3_ENDPOINT: s3.endpoint,
+    S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    S3_BUCKET: BUCKET,
+    S3_ALLOWED_BUCKETS: `${BUCKET},${OTHER}`,
+    S3_UPLOADS_PREFIX: `${run}/uploads/`,
+    S3_RESULTS_PREFIX: `${run}/results/`,
+    S3_CHECKSUMS: 'WHEN_REQUIRED',
+    MAX_UPLOAD_BYTES: String(LIMIT),
+    LOG_LEVEL: 'silent',
+  });
+  redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  queue = new Queue<ClassifyJobData>(config.queue.name, { connection: redis, prefix: config.queue.prefix });
+  const storage = createApiStorage(config);
+  app = await buildApp({
+    config,
+    logger: pino({ level: 'silent' }),
+    queue,
+    storage,
+    models: MODELS,
+    readiness: [
+      { name: 'redis', check: async () => void (await redis.ping()) },
+      { name: 's3', check: () => storage.ping() },
+    ],
+  });
+  base = await app.listen({ host: '127.0.0.1', port: 0 });
+});
+
+afterAll(async () => {
+  await app?.close();
+  await queue?.obliterate({ force: true }).catch(() => undefined);
+  await queue?.close();
+  redis?.disconnect();
+  await s3?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+function form(
+  bytes: Uint8Array,
+  fields: Record<string, string | string[]> = {},
+  type = 'image/jpeg',
+): FormData {
+  const fd = new FormData();
+  for (const [k, v] of Object.entries(fields)) for (const one of [v].flat()) fd.append(k, one);
+  fd.append('file', new Blob([bytes], { type }), 'photo.jpg');
+  return fd;
+}
+
+/** Every field any response of this API may carry (tests read what they expect). */
+interface Reply {
+  id: string;
+  status: string;
+  duplicate?: boolean;
+  links: { self: string };
+  timings: { submittedAt: string; startedAt: string | null };
+  count: number;
+  jobs: { id: string }[];
+  error: { code: string; message: string };
+}
+
+async function post(
+  path: string,
+  body: FormData | Uint8Array | string,
+  headers: Record<string, string> = {},
+) {
+  const res = await fetch(`${base}${path}`, { method: 'POST', body, headers });
+  return { status: res.status, body: (await res.json()) as Reply };
+}
+
+async function get(path: string) {
+  const res = await fetch(`${base}${path}`);
+  return { status: res.status, body: (await res.json()) as Reply };
+}
+
+async function postJson(path: string, value: unknown) {
+  return post(path, JSON.stringify(value), { 'content-type': 'application/json' });
+}
+
+describe('POST /v1/images', () => {
+  it('queues a multipart upload under a content-derived key with the default models', async () => {
+    const bytes = readPhoto('chelsea');
+    const res = await post('/v1/images', form(bytes, { metadata: JSON.stringify({ album: 'cats' }) }));
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ status: 'queued', links: { self: `/v1/images/${res.body.id}` } });
+    expect(res.body.id).toMatch(/^img_[0-9a-f]{32}$/);
+
+    const job = await queue.getJob(res.body.id);
+    expect(job?.data).toMatchObject({ bucket: BUCKET, models: MODELS, purpose: 'tagging', origin: 'upload' });
+    expect(job?.data.metadata).toEqual({ album: 'cats' });
+    expect(job?.data.key).toMatch(new RegExp(`^${config.s3.uploadsPrefix}[0-9a-f]{64}\\.jpg$`));
+    expect(job?.opts.priority).toBe(PRIORITY.tagging);
+
+    // The stored object is byte-identical to the upload.
+    const obj = await s3ClientFor(s3.endpoint).send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: job!.data.key }),
+    );
+    expect(Buffer.from(await obj.Body!.transformToByteArray()).equals(bytes)).toBe(true);
+
+    const status = await get(res.body.links.self);
+    expect(status.body).toMatchObject({ id: res.body.id, status: 'queued', timings: { startedAt: null } });
+    expect(Date.parse(status.body.timings.submittedAt)).not.toBeNaN();
+  });
+
+  it('accepts a raw image/* body with options in the query, moderation first', async () => {
+    const res = await post('/v1/images?purpose=moderation&models=beta-net', readPhoto('rocket'), {
+      'content-type': 'image/jpeg',
+    });
+    expect(res.status).toBe(202);
+    const job = await queue.getJob(res.body.id);
+    expect(job?.data).toMatchObject({ models: ['beta-net'], purpose: 'moderation' });
+    expect(job?.opts.priority).toBe(PRIORITY.moderation);
+  });
+
+  it('maps a duplicate upload to the same id and one job', async () => {
+    const bytes = readPhoto('coffee');
+    const first = await post('/v1/images', form(bytes, { models: 'beta-net,alpha-net' }));
+    const second = await post('/v1/images', form(bytes, { models: ['alpha-net', 'beta-net'] }));
+    expect(first.status).toBe(202);
+    expect(second.status).toBe(202);
+    expect(second.body.id).toBe(first.body.id);
+    expect(second.body.duplicate).toBe(true);
+    const jobs = await queue.getJobs(['prioritized', 'waiting']);
+    expect(jobs.filter((j) => j.id === first.body.id)).toHaveLength(1);
+  });
+
+  it('refuses SVG and other non-images by magic bytes (415), whatever the content type says', async () => {
+    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><rect width="1" height="1"/></svg>');
+    const a = await post('/v1/images', form(svg, {}, 'image/svg+xml'));
+    expect(a).toMatchObject({ status: 415, body: { error: { code: 'unsupported_format' } } });
+    const b = await post('/v1/images', svg, { 'content-type': 'image/jpeg' });
+    expect(b).toMatchObject({ status: 415, body: { error: { code: 'unsupported_format' } } });
+    const c = await post('/v1/images', 'hello', { 'content-type': 'text/plain' });
+    expect(c).toMatchObject({ status: 415, body: { error: { code: 'unsupported_format' } } });
+  });
+
+  it('refuses uploads over the limit (413), multipart and raw', async () => {
+    const big = Buffer.alloc(LIMIT + 1000, 7);
+    big.set([0xff, 0xd8, 0xff, 0xe0]);
+    const a = await post('/v1/images', form(big));
+    expect(a).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
+    const b = await post('/v1/images', big, { 'content-type': 'image/jpeg' });
+    expect(b).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
+  });
+
+  it('refuses an empty image (400 image_empty) and a form without a file', async () => {
+    const a = await post('/v1/images', form(new Uint8Array(0)));
+    expect(a).toMatchObject({ status: 400, body: { error: { code: 'image_empty' } } });
+    const b = await post('/v1/images', new Uint8Array(0), { 'content-type': 'image/png' });
+    expect(b).toMatchObject({ status: 400, body: { error: { code: 'image_empty' } } });
+    const fd = new FormData();
+    fd.append('purpose', 'tagging');
+    const c = await post('/v1/images', fd);
+    expect(c).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
+  });
+
+  it('refuses unknown models, bad purposes and bad metadata (400)', async () => {
+    const bytes = readPhoto('astronaut');
+    const a = await post('/v1/images', form(bytes, { models: 'alpha-net,nope' }));
+    expect(a).toMatchObject({ status: 400, body: { error: { code: 'unknown_model' } } });
+    expect(a.body.error.message).toContain('nope');
+    const b = await post('/v1/images', form(bytes, { purpose: 'fun' }));
+    expect(b).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
+    expect(b.body.error.message).toContain('purpose');
+    const c = await post('/v1/images', form(bytes, { metadata: '[1,2' }));
+    expect(c).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
+    const d = await post('/v1/images', form(bytes, { metadata: JSON.stringify({ x: 'y'.repeat(5000) }) }));
+    expect(d).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
+  });
+});
+
+describe('POST /v1/jobs', () => {
+  it('queues one S3 object and refuses a bucket outside the allow-list (403)', async () => {
+    await s3ClientFor(s3.endpoint).send(
+      new PutObjectCommand({ Bucket: OTHER, Key: 'photos/cat.jpg', Body: readPhoto('chelsea') }),
+    );
+    const ok = await postJson('/v1/jobs', { bucket: OTHER, key: 'photos/cat.jpg', purpose: 'moderation' });
+    expect(ok.status).toBe(202);
+    expect(ok.body.id).toMatch(/^obj_[0-9a-f]{32}$/);
+    const job = await queue.getJob(ok.body.id);
+    expect(job?.data).toMatchObject({ bucket: OTHER, key: 'photos/cat.jpg', origin: 's3', models: MODELS });
+
+    const denied = await postJson('/v1/jobs', { bucket: FOREIGN, key: 'photos/cat.jpg' });
+    expect(denied).toMatchObject({ status: 403, body: { error: { code: 'bucket_not_allowed' } } });
+  });
+
+  it('queues 1000 objects in one request and refuses 1001', async () => {
+    const items = Array.from({ length: 1000 }, (_, i) => ({ key: `bulk/${i}.jpg`, models: ['alpha-net'] }));
+    const ok = await postJson('/v1/jobs', items);
+    expect(ok.status).toBe(202);
+    expect(ok.body.count).toBe(1000);
+    expect(new Set(ok.body.jobs.map((j: { id: string }) => j.id)).size).toBe(1000);
+    expect(await queue.getJob(ok.body.jobs[999]!.id)).toBeDefined();
+
+    const tooMany = await postJson('/v1/jobs', [...items, { key: 'bulk/1000.jpg' }]);
+    expect(tooMany).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
+    expect(tooMany.body.error.message).toContain('1000');
+  });
+
+  it('names the bad item of a bulk request and queues nothing', async () => {
+    const before = await queue.count();
+    const bad = await postJson('/v1/jobs', [{ key: 'a.jpg' }, { key: 42 }]);
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
+    expect(bad.body.error.message).toContain('[1].key');
+    const foreign = await postJson('/v1/jobs', [{ key: 'a.jpg' }, { key: 'b.jpg', bucket: FOREIGN }]);
+    expect(foreign).toMatchObject({ status: 403, body: { error: { code: 'bucket_not_allowed' } } });
+    expect(foreign.body.error.message).toContain('[1]');
+    const model = await postJson('/v1/jobs', { key: 'a.jpg', models: ['nope'] });
+    expect(model).toMatchObject({ status: 400, body: { error: { code: 'unknown_model' } } });
+    const junk = await post('/v1/jobs', '{"key":', { 'content-type': 'application/json' });
+    expect(junk).toMatchObject({ status: 400, body: { error: { code: 'invalid_request' } } });
+    expect(await queue.count()).toBe(before);
+  });
+});
+
+describe('reads, errors and docs', () => {
+  it('answers 404 not_found for bad and unknown ids and unknown routes', async () => {
+    for (const path of ['/v1/images/nope', `/v1/images/img_${'0'.repeat(32)}`, '/v2/whatever']) {
+      expect(await get(path)).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    }
+  });
+
+  it('serves health, readiness and an OpenAPI document listing the routes', async () => {
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({
+      status: 'ready',
+      checks: { redis: { ok: true }, s3: { ok: true } },
+    });
+    type Op = { requestBody?: { content: Record<string, unknown> } };
+    const doc = (await fetch(`${base}/docs/json`).then((r) => r.json())) as {
+      openapi: string;
+      paths: Record<string, Record<string, Op>>;
+    };
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/images', '/v1/jobs', '/v1/images/{id}', '/healthz', '/readyz']),
+    );
+    expect(Object.keys(doc.paths['/v1/images']?.post?.requestBody?.content ?? {})).toContain(
+      'multipart/form-data',
+    );
+    expect(Object.keys(doc.paths['/v1/jobs']?.post?.requestBody?.content ?? {})).toContain(
+      'application/json',
+    );
+  });
+});
