@@ -60,7 +60,8 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
 
   let meta: Metadata;
   try {
-    meta = await sharp(input, sharpOptions).metadata();
+    // Header only: no pixel limit here so our own check below reports the size in its message and details.
+    meta = await sharp(input, { ...sharpOptions, limitInputPixels: false }).metadata();
   } catch (err) {
     throw decodeError(err, format);
   }
