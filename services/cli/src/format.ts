@@ -1,0 +1,35 @@
+import type { LabelqError } from '@labelq/errors';
+import type { ModelResult } from '@labelq/models';
+
+export type FileOutcome = { file: string; results: ModelResult[] } | { file: string; error: LabelqError };
+
+/** One JSON line: `{"file", "results"}` or `{"file", "error": {"code", "message"}}`. */
+export function jsonLine(o: FileOutcome): string {
+  return 'error' in o
+    ? JSON.stringify({ file: o.file, error: { code: o.error.code, message: o.error.message } })
+    : JSON.stringify({ file: o.file, results: o.results });
+}
+
+/** A readable table: one row per model per file, top labels with 3-decimal confidences. */
+export class TableFormatter {
+  constructor(
+    private readonly fileWidth: number,
+    private readonly modelWidth: number,
+  ) {}
+
+  header(): string {
+    return `${'FILE'.padEnd(this.fileWidth)}  ${'MODEL'.padEnd(this.modelWidth)}  TOP LABELS`;
+  }
+
+  rows(o: FileOutcome): string[] {
+    const file = o.file.padEnd(this.fileWidth);
+    const blank = ' '.repeat(this.fileWidth);
+    if ('error' in o)
+      return [`${file}  ${'ERROR'.padEnd(this.modelWidth)}  ${o.error.code}: ${o.error.message}`];
+    return o.results.map((r, i) => {
+      const labels = r.labels.map((l) => `${l.name} ${l.confidence.toFixed(3)}`).join(', ') || '(none)';
+      const boxes = r.instances ? `  [${r.instances.length} instance(s)]` : '';
+      return `${i === 0 ? file : blank}  ${r.model.name.padEnd(this.modelWidth)}  ${labels}${boxes}`;
+    });
+  }
+}
