@@ -1,37 +1,19 @@
 import type { DetectManifest, Instance, LabelScore } from '@labelq/models';
 import type { ContentRect } from '../image/resize.ts';
-
-// TEMPORARY: helper B's decoder (./nanodet.ts) is not in the tree yet; load it lazily so the classify path
-// works without it. Switch to a static import once it lands.
-type DecodeNanodet = (
-  outputs: Record<string, OutputTensor>,
-  manifest: DetectManifest,
-) => { labels: LabelScore[]; instances: Instance[] };
-let decoder: DecodeNanodet | undefined;
-async function decodeNanodet(outputs: Record<string, OutputTensor>, manifest: DetectManifest) {
-  const specifier = './nanodet.ts';
-  decoder ??= ((await import(specifier)) as { decodeNanodet: DecodeNanodet }).decodeNanodet;
-  return decoder(outputs, manifest);
-}
-
-/** The subset of an onnxruntime Tensor the decoders read. */
-export interface OutputTensor {
-  readonly dims: readonly number[];
-  readonly data: unknown;
-}
+import { decodeNanodet, type NanodetOutput } from './nanodet.ts';
 
 /**
  * Detector postprocessing: runs the manifest's decoder (boxes normalised to the model INPUT), maps boxes back
  * into the original image (undoing letterbox/crop from `fit`), clips them to [0, 1], drops instances and labels
  * below `minConfidence` and keeps the `topK` best labels (each label's confidence is its best instance). Pure.
  */
-export async function detect(
-  outputs: Record<string, OutputTensor>,
+export function detect(
+  outputs: Record<string, NanodetOutput>,
   manifest: DetectManifest,
   content: ContentRect,
   options: { topK: number; minConfidence: number },
-): Promise<{ labels: LabelScore[]; instances: Instance[] }> {
-  const decoded = await decodeNanodet(outputs, manifest);
+): { labels: LabelScore[]; instances: Instance[] } {
+  const decoded = decodeNanodet(outputs, manifest);
   const W = manifest.input.width;
   const H = manifest.input.height;
   const instances: Instance[] = [];

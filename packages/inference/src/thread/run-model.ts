@@ -91,7 +91,7 @@ export async function runModel(
       return { model: ref, labels: topLabels(confidences, manifest.labels, topK, minConfidence) };
     }
     case 'detect': {
-      const { labels, instances } = await detect(outputs, manifest, content, {
+      const { labels, instances } = detect(outputs, manifest, content, {
         topK,
         minConfidence,
       });
