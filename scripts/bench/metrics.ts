@@ -1,0 +1,164 @@
+// Measures one variant's phase from inside its child process: throughput, CPU, event-loop delay, RSS.
+import { readFileSync, readdirSync } from 'node:fs';
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import type { LoopDelay } from './protocol.ts';
+
+const MB = 1024 * 1024;
+
+/** Direct and indirect child process ids of `pid` (Linux /proc; empty elsewhere). */
+export function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const p = queue.shift()!;
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tasks) {
+      try {
+        for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').split(/\s+/)) {
+          if (c !== '') {
+            out.push(Number(c));
+            queue.push(Number(c));
+          }
+        }
+      } catch {
+        // the thread exited meanwhile
+      }
+    }
+  }
+  return out;
+}
+
+/** Resident set size of a process in bytes from /proc, 0 if it is gone. */
+export function procRss(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** User + system CPU of a process (all its threads) in ms from /proc, 0 if it is gone. */
+export function procCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15 (1-based).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
+}
+
+function rssWithChildren(): number {
+  let rss = process.memoryUsage.rss();
+  for (const pid of descendants(process.pid)) rss += procRss(pid);
+  return rss;
+}
+
+export interface PhaseNumbers {
+  elapsedMs: number;
+  cpuMs: number;
+  loopDelayMs: LoopDelay;
+  peakRssMb: number;
+  rssMb: { start: number; middle: number; end: number };
+}
+
+/**
+ * One measured phase. Create it after warm-up; `start()` resets the event-loop histogram and CPU baseline;
+ * `progress(done)` lets it record RSS at half-way; `stop()` returns the numbers.
+ */
+export class PhaseMeter {
+  private readonly histogram: IntervalHistogram;
+  private readonly resolutionMs: number;
+  private readonly total: number;
+  private sampler: NodeJS.Timeout | undefined;
+  private startedAt = 0;
+  private cpuStart: NodeJS.CpuUsage = { user: 0, system: 0 };
+  private childCpuStart = 0;
+  private peakRss = 0;
+  private rssStart = 0;
+  private rssMiddle: number | undefined;
+
+  /**
+   * @param total images in the phase (for the half-way RSS sample).
+   * @param resolutionMs event-loop delay sampling interval; default 2 ms.
+   * @param rssEveryMs RSS sampling interval; default 100 ms.
+   */
+  constructor(
+    total: number,
+    resolutionMs = 2,
+    private readonly rssEveryMs = 100,
+  ) {
+    this.total = total;
+    this.resolutionMs = resolutionMs;
+    this.histogram = monitorEventLoopDelay({ resolution: resolutionMs });
+  }
+
+  start(): void {
+    this.rssStart = rssWithChildren();
+    this.peakRss = this.rssStart;
+    this.sampler = setInterval(() => {
+      this.peakRss = Math.max(this.peakRss, rssWithChildren());
+    }, this.rssEveryMs);
+    this.sampler.unref();
+    this.histogram.reset();
+    this.histogram.enable();
+    this.childCpuStart = this.childrenCpuMs();
+    this.cpuStart = process.cpuUsage();
+    this.startedAt = performance.now();
+    // Lets the orchestrator bracket the services' CPU (s3rver, Redis) to the same phase.
+    process.send?.({ phase: 'start' });
+  }
+
+  /** Call with the number of images finished so far. */
+  progress(done: number): void {
+    if (this.rssMiddle === undefined && done * 2 >= this.total) this.rssMiddle = rssWithChildren();
+  }
+
+  stop(): PhaseNumbers {
+    const elapsedMs = performance.now() - this.startedAt;
+    const cpu = process.cpuUsage(this.cpuStart);
+    process.send?.({ phase: 'end' });
+    const childCpu = this.childrenCpuMs() - this.childCpuStart;
+    this.histogram.disable();
+    if (this.sampler !== undefined) clearInterval(this.sampler);
+    const end = rssWithChildren();
+    this.peakRss = Math.max(this.peakRss, end);
+    // The histogram records the interval between timer callbacks; the delay is what exceeds the resolution.
+    const delay = (ns: number): number => Math.max(0, ns / 1e6 - this.resolutionMs);
+    const h = this.histogram;
+    return {
+      elapsedMs,
+      cpuMs: (cpu.user + cpu.system) / 1000 + childCpu,
+      loopDelayMs: {
+        p50: round(delay(h.count > 0 ? h.percentile(50) : 0)),
+        p99: round(delay(h.count > 0 ? h.percentile(99) : 0)),
+        max: round(delay(h.count > 0 ? h.max : 0)),
+      },
+      peakRssMb: round(this.peakRss / MB),
+      rssMb: {
+        start: round(this.rssStart / MB),
+        middle: round((this.rssMiddle ?? end) / MB),
+        end: round(end / MB),
+      },
+    };
+  }
+
+  private childrenCpuMs(): number {
+    let ms = 0;
+    for (const pid of descendants(process.pid)) ms += procCpuMs(pid);
+    return ms;
+  }
+}
+
+export function round(n: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}

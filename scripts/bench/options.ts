@@ -1,0 +1,144 @@
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { LabelqError } from '@labelq/errors';
+
+/** The variants `pnpm bench` measures, in report order. */
+export const VARIANTS = [
+  'bare',
+  'pipeline',
+  'pipeline-nsfw',
+  'main-thread',
+  'bullmq-sandboxed',
+  'nsfwjs',
+] as const;
+export type VariantName = (typeof VARIANTS)[number];
+
+/** The two default models (what `pnpm models` builds). */
+export const DEFAULT_MODELS = ['coco-nanodet', 'nsfw-mobilenet-v2'] as const;
+/** The model nsfwjs also ships (MobileNetV2 NSFW): the apples-to-apples comparison. */
+export const NSFW_MODEL = 'nsfw-mobilenet-v2';
+
+export interface BenchOptions {
+  /** Images per variant (fixture photos first, then synthetic 1920x1080 JPEGs). Default 200; `--quick`: 24. */
+  images: number;
+  /** Images classified before measuring, per variant (not counted). Default 8; `--quick`: 4. */
+  warmup: number;
+  /** Print one JSON object instead of the table. Default false. */
+  json: boolean;
+  /** Also sweep pool threads x intra-op threads (bare) and worker concurrency (pipeline). Default false. */
+  sweep: boolean;
+  /** Variants to run. Default: all of {@link VARIANTS}. */
+  only: VariantName[];
+  /** Models for the labelq variants. Default {@link DEFAULT_MODELS}. */
+  models: string[];
+  /** Folder holding the converted models. Default `models`. */
+  modelsDir: string;
+  /** Piscina threads. Default: what packages/config derives (cores / intra-op threads). */
+  poolThreads: number | undefined;
+  /** onnxruntime intra-op threads per session. Default: config's default (1). */
+  intraOpThreads: number | undefined;
+  /** Jobs in flight per worker. Default: config's default (2 x threads + 2). */
+  concurrency: number | undefined;
+  /** Redis to use (a private redis-server is started when it does not answer). Default `$REDIS_URL` or local. */
+  redisUrl: string;
+  /** Where inputs and s3rver data live. Default `.bench` in the repository root. */
+  workDir: string;
+  /** Per-variant time limit, seconds; the child is killed after it. Default 1800. */
+  timeoutSeconds: number;
+  /** Event-loop delay histogram resolution, ms. Default 2. */
+  loopResolutionMs: number;
+}
+
+const USAGE = `pnpm bench [options]
+  --images N        images per variant (default 200)
+  --warmup N        warm-up images per variant, not measured (default 8)
+  --quick           small run (24 images, 4 warm-up): about a minute
+  --json            print one JSON object instead of the table
+  --sweep           also sweep pool threads x intra-op threads and worker concurrency
+  --only a,b        variants: ${VARIANTS.join(', ')}
+  --models a,b      models for the labelq variants (default ${DEFAULT_MODELS.join(',')})
+  --models-dir DIR  converted models folder (default models)
+  --threads N       pool threads (default: config default)
+  --intra-op N      onnxruntime intra-op threads (default: config default)
+  --concurrency N   worker concurrency (default: config default)
+  --timeout S       per-variant time limit in seconds (default 1800)`;
+
+function positiveInt(name: string, value: string | undefined, min = 1): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    throw new LabelqError('invalid_request', `--${name} must be an integer >= ${min}, got "${value}"`);
+  }
+  return n;
+}
+
+function list(value: string | undefined): string[] | undefined {
+  return value
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** Parses `argv` (without node and script). Throws `invalid_request` with the usage on bad flags. */
+export function parseBenchArgs(
+  argv: string[],
+  env: Record<string, string | undefined>,
+): BenchOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      options: {
+        images: { type: 'string' },
+        warmup: { type: 'string' },
+        quick: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        sweep: { type: 'boolean', default: false },
+        only: { type: 'string' },
+        models: { type: 'string' },
+        'models-dir': { type: 'string' },
+        threads: { type: 'string' },
+        'intra-op': { type: 'string' },
+        concurrency: { type: 'string' },
+        timeout: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new LabelqError('invalid_request', `${(err as Error).message}\n${USAGE}`);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  const only = list(v.only) ?? [...VARIANTS];
+  for (const name of only) {
+    if (!(VARIANTS as readonly string[]).includes(name)) {
+      throw new LabelqError('invalid_request', `Unknown variant "${name}"; known: ${VARIANTS.join(', ')}`);
+    }
+  }
+  return {
+    images: positiveInt('images', v.images) ?? (v.quick ? 24 : 200),
+    warmup: positiveInt('warmup', v.warmup, 0) ?? (v.quick ? 4 : 8),
+    json: v.json,
+    sweep: v.sweep,
+    only: only as VariantName[],
+    models: list(v.models) ?? [...DEFAULT_MODELS],
+    modelsDir: v['models-dir'] ?? 'models',
+    poolThreads: positiveInt('threads', v.threads),
+    intraOpThreads: positiveInt('intra-op', v['intra-op']),
+    concurrency: positiveInt('concurrency', v.concurrency),
+    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    workDir: '.bench',
+    timeoutSeconds: positiveInt('timeout', v.timeout) ?? 1800,
+    loopResolutionMs: 2,
+  };
+}
+
+export function usage(): string {
+  return USAGE;
+}
+
+/** Cores of this machine, as packages/config counts them. */
+export function cores(): number {
+  return Math.max(1, availableParallelism());
+}
