@@ -1,0 +1,66 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+
+/** A service (`services/<name>/src/main.ts`) running as a tsx child process. */
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** Resolves with the exit code (or signal name) when the process ends, for any reason. */
+  readonly exited: Promise<number | string>;
+  /** The last few KiB of its output, for error messages. */
+  tail(): string;
+  /** SIGTERM, then SIGKILL after `graceMs` (default 15000); resolves once it has exited. Idempotent. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface SpawnServiceOptions {
+  /** Repository root (where node_modules/.bin/tsx lives). */
+  root: string;
+  /** Environment of the child; the parent's is not inherited beyond PATH, HOME and NODE_OPTIONS. */
+  env: Record<string, string>;
+  /** File its stdout and stderr are appended to. Default: not kept (only the tail). */
+  logFile?: string;
+}
+
+const TAIL_BYTES = 8192;
+
+/** Starts `services/<name>/src/main.ts` with tsx and the given environment (how its Config is built). */
+export function spawnService(name: string, options: SpawnServiceOptions): ServiceProcess {
+  const tsx = join(options.root, 'node_modules', '.bin', 'tsx');
+  const entry = join(options.root, 'services', name, 'src', 'main.ts');
+  const inherited = Object.fromEntries(
+    ['PATH', 'HOME', 'NODE_OPTIONS', 'TMPDIR'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])),
+  );
+  const child = spawn(tsx, [entry], {
+    cwd: options.root,
+    env: { ...inherited, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let tail = '';
+  const log = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : undefined;
+  const onData = (chunk: Buffer): void => {
+    log?.write(chunk);
+    tail = (tail + chunk.toString()).slice(-TAIL_BYTES);
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = once(child, 'exit').then(([code, signal]) => {
+    log?.end();
+    return (code as number | null) ?? String(signal);
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    child,
+    exited,
+    tail: () => tail,
+    stop: (graceMs = 15_000) =>
+      (stopping ??= (async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      })()),
+  };
+}
