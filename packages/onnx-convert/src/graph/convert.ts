@@ -132,15 +132,20 @@ export async function convertGraphModel(
       );
     }
     const wanted = ref.replace(/:0$/, '');
-    const name = graph.claim(wanted) ? wanted : graph.fresh(wanted);
-    // Graph outputs get the TF names: rename the computing value (or copy it when another output uses it).
-    if (graph.isGraphOutput(v.name) || graph.inputs.some((i) => i.name === v.name)) {
-      graph.add('Identity', [v.name], [name], {}, name);
-    } else {
-      graph.nodes.forEach((n) => {
-        n.outputs = n.outputs.map((o) => (o === v.name ? name : o));
-        n.inputs = n.inputs.map((o) => (o === v.name ? name : o));
-      });
+    // Graph outputs get the TF names: rename the computing value, or copy it when it is already an input or
+    // another output (the same tensor exported twice).
+    const shared = graph.isGraphOutput(v.name) || graph.inputs.some((i) => i.name === v.name);
+    let name = v.name;
+    if (shared || v.name !== wanted) {
+      name = graph.claim(wanted) ? wanted : graph.fresh(wanted);
+      if (shared)
+        graph.nodes.push({ op: 'Identity', inputs: [v.name], outputs: [name], attrs: {}, origin: name });
+      else {
+        for (const n of graph.nodes) {
+          n.outputs = n.outputs.map((o) => (o === v.name ? name : o));
+          n.inputs = n.inputs.map((o) => (o === v.name ? name : o));
+        }
+      }
     }
     graph.outputs.push({ name, dims: v.shape });
   }

@@ -33,7 +33,7 @@ export interface TfWeightSpec {
 /** The model.json of a TF.js graph model (`format: 'graph-model'`). */
 export interface TfjsGraphModelJson {
   format?: string;
-  modelTopology: { node: TfNode[]; library?: { function?: unknown[] } };
+  modelTopology: { node: TfNode[]; library?: { function?: unknown[] }; versions?: Record<string, unknown> };
   weightsManifest: { paths: string[]; weights: TfWeightSpec[] }[];
   signature?: {
     inputs?: Record<string, { name: string; dtype?: string; tensorShape?: TfAttrValue['shape'] }>;
