@@ -179,6 +179,17 @@ describe('POST /v1/images', () => {
     expect(a).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
     const b = await post('/v1/images', big, { 'content-type': 'image/jpeg' });
     expect(b).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
+    // Chunked, no Content-Length: refused by counting while the body streams in.
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < big.length; i += 16_384) controller.enqueue(big.subarray(i, i + 16_384));
+        controller.close();
+      },
+    });
+    const init = { method: 'POST', body, duplex: 'half', headers: { 'content-type': 'image/jpeg' } };
+    const c = await fetch(`${base}/v1/images`, init as RequestInit);
+    expect(c.status).toBe(413);
+    expect(await c.json()).toMatchObject({ error: { code: 'payload_too_large' } });
   });
 
   it('refuses an empty image (400 image_empty) and a form without a file', async () => {
