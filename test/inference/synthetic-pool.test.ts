@@ -73,4 +73,22 @@ describe('pluggable classifier through the real pool', () => {
     const outs = await Promise.all([0, 1, 2, 3].map(() => solid(0, 255, 0).then((b) => pool.classify(b))));
     for (const out of outs) expect(out.results[0]!.labels[0]!.name).toBe('green');
   });
+
+  it('rejects with queue_unavailable (retryable) when maxQueue is exceeded, and recovers', async () => {
+    const small = await createInferencePool({ modelsDir: dir, threads: 1, maxQueue: 1 });
+    try {
+      const img = await solid(255, 0, 0);
+      const settled = await Promise.allSettled(
+        Array.from({ length: 6 }, () => small.classify(new Uint8Array(img))),
+      );
+      const rejected = settled.filter((r) => r.status === 'rejected');
+      expect(rejected.length).toBeGreaterThan(0);
+      for (const r of rejected)
+        expect(r.reason).toMatchObject({ code: 'queue_unavailable', retryable: true });
+      expect(settled.some((r) => r.status === 'fulfilled')).toBe(true);
+      expect((await small.classify(img)).results[0]!.labels[0]!.name).toBe('red');
+    } finally {
+      await small.close();
+    }
+  });
 });
