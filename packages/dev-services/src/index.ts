@@ -1,0 +1,16 @@
+export { freePort } from './free-port.ts';
+export { pingRedis } from './redis-ping.ts';
+export {
+  startRedisServer,
+  resolveRedis,
+  type StartRedisOptions,
+  type RedisServerHandle,
+  type ResolvedRedis,
+} from './redis-server.ts';
+export {
+  startS3rver,
+  s3ClientFor,
+  S3RVER_CREDENTIALS,
+  type StartS3rverOptions,
+  type S3rverHandle,
+} from './s3rver.ts';
