@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { toLabelqError } from '@labelq/errors';
 import { prepareImages } from './bench/inputs.ts';
+import { quietSdkNodeVersionWarning } from './bench/quiet.ts';
 import { machineInfo } from './bench/machine.ts';
 import {
   NSFW_MODEL,
@@ -67,6 +68,7 @@ function configEnv(
 }
 
 async function main(): Promise<number> {
+  quietSdkNodeVersionWarning();
   const parsed = parseBenchArgs(process.argv.slice(2), process.env);
   if (parsed === 'help') {
     process.stdout.write(`${usage()}\n`);
@@ -123,6 +125,7 @@ async function main(): Promise<number> {
         models,
         env: configEnv(opts, models, settings, services, queueName, prefix),
         loopResolutionMs: opts.loopResolutionMs,
+        nsfwjsBackend: opts.nsfwjsBackend,
       };
       const stalls =
         isQueue && services !== undefined ? await watchStalls(services.redisUrl, queueName) : undefined;

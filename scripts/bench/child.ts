@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { VariantName } from './options.ts';
 import type { ChildResult, VariantSpec } from './protocol.ts';
+import { quietSdkNodeVersionWarning } from './quiet.ts';
 import { reason } from './variants/common.ts';
 
 type Runner = (spec: VariantSpec) => Promise<ChildResult>;
@@ -24,6 +25,7 @@ async function runnerFor(variant: VariantName): Promise<Runner> {
   }
 }
 
+quietSdkNodeVersionWarning();
 const specPath = process.argv[2];
 if (specPath === undefined) {
   process.stderr.write('usage: child.ts <spec.json>\n');

@@ -7,7 +7,7 @@ import { photoNames, photos } from '../../test/fixtures/index.ts';
 import type { BenchImage } from './protocol.ts';
 
 /** Bump when the generator changes so cached files are not reused. */
-const GENERATOR_VERSION = 'v1';
+const GENERATOR_VERSION = 'v2';
 const WIDTH = 1920;
 const HEIGHT = 1080;
 const POSITIONS = ['centre', 'north', 'south', 'east', 'west', 'northeast', 'southwest'] as const;
@@ -37,7 +37,8 @@ function grainLayer(): Promise<Buffer> {
 export async function syntheticJpeg(seed: number): Promise<Buffer> {
   const base = photos[photoNames[seed % photoNames.length]!];
   const layer = await grainLayer();
-  const pixels = await sharp(base)
+  // One libvips pipeline: resize, colour changes, grain overlay, JPEG encode.
+  return sharp(base)
     .resize(WIDTH, HEIGHT, { fit: 'cover', position: POSITIONS[seed % POSITIONS.length] })
     .modulate({
       hue: (seed * 47) % 360,
@@ -46,9 +47,6 @@ export async function syntheticJpeg(seed: number): Promise<Buffer> {
     })
     .composite([{ input: layer, raw: { width: WIDTH, height: HEIGHT, channels: 3 }, blend: 'soft-light' }])
     .removeAlpha()
-    .raw()
-    .toBuffer();
-  return sharp(pixels, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } })
     .jpeg({ quality: 80 + (seed % 3) * 5, mozjpeg: false })
     .toBuffer();
 }
@@ -56,9 +54,10 @@ export async function syntheticJpeg(seed: number): Promise<Buffer> {
 async function ensureFile(path: string, make: () => Promise<Buffer>): Promise<number> {
   if (existsSync(path)) return (await stat(path)).size;
   const bytes = await make();
-  // Write then rename: an interrupted run never leaves a truncated JPEG in the cache.
-  await writeFile(`${path}.tmp`, bytes);
-  await rename(`${path}.tmp`, path);
+  // Write then rename: an interrupted or concurrent run never leaves a truncated JPEG in the cache.
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, bytes);
+  await rename(tmp, path);
   return bytes.length;
 }
 

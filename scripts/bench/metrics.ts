@@ -1,6 +1,11 @@
 // Measures one variant's phase from inside its child process: throughput, CPU, event-loop delay, RSS.
 import { readFileSync, readdirSync } from 'node:fs';
-import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import {
+  monitorEventLoopDelay,
+  performance,
+  type EventLoopUtilization,
+  type IntervalHistogram,
+} from 'node:perf_hooks';
 import type { LoopDelay } from './protocol.ts';
 
 const MB = 1024 * 1024;
@@ -66,6 +71,8 @@ export interface PhaseNumbers {
   elapsedMs: number;
   cpuMs: number;
   loopDelayMs: LoopDelay;
+  /** Share of the phase the main thread's event loop was busy (0..1). */
+  loopUtilization: number;
   peakRssMb: number;
   rssMb: { start: number; middle: number; end: number };
 }
@@ -80,6 +87,7 @@ export class PhaseMeter {
   private readonly total: number;
   private sampler: NodeJS.Timeout | undefined;
   private startedAt = 0;
+  private eluStart: EventLoopUtilization | undefined;
   private cpuStart: NodeJS.CpuUsage = { user: 0, system: 0 };
   private childCpuStart = 0;
   private peakRss = 0;
@@ -112,6 +120,7 @@ export class PhaseMeter {
     this.histogram.enable();
     this.childCpuStart = this.childrenCpuMs();
     this.cpuStart = process.cpuUsage();
+    this.eluStart = performance.eventLoopUtilization();
     this.startedAt = performance.now();
     // Lets the orchestrator bracket the services' CPU (s3rver, Redis) to the same phase.
     process.send?.({ phase: 'start' });
@@ -125,6 +134,7 @@ export class PhaseMeter {
   stop(): PhaseNumbers {
     const elapsedMs = performance.now() - this.startedAt;
     const cpu = process.cpuUsage(this.cpuStart);
+    const elu = performance.eventLoopUtilization(this.eluStart);
     process.send?.({ phase: 'end' });
     const childCpu = this.childrenCpuMs() - this.childCpuStart;
     this.histogram.disable();
@@ -142,6 +152,7 @@ export class PhaseMeter {
         p99: round(delay(h.count > 0 ? h.percentile(99) : 0)),
         max: round(delay(h.count > 0 ? h.max : 0)),
       },
+      loopUtilization: round(elu.utilization, 3),
       peakRssMb: round(this.peakRss / MB),
       rssMb: {
         start: round(this.rssStart / MB),

@@ -45,6 +45,8 @@ export interface BenchOptions {
   workDir: string;
   /** Per-variant time limit, seconds; the child is killed after it. Default 1800. */
   timeoutSeconds: number;
+  /** tfjs backend for the nsfwjs baseline. Default `wasm` (falls back to `cpu` if it cannot load). */
+  nsfwjsBackend: 'wasm' | 'cpu';
   /** Event-loop delay histogram resolution, ms. Default 2. */
   loopResolutionMs: number;
 }
@@ -61,7 +63,8 @@ const USAGE = `pnpm bench [options]
   --threads N       pool threads (default: config default)
   --intra-op N      onnxruntime intra-op threads (default: config default)
   --concurrency N   worker concurrency (default: config default)
-  --timeout S       per-variant time limit in seconds (default 1800)`;
+  --timeout S       per-variant time limit in seconds (default 1800)
+  --nsfwjs-backend  wasm (default) or cpu: tfjs backend of the nsfwjs baseline`;
 
 function positiveInt(name: string, value: string | undefined, min = 1): number | undefined {
   if (value === undefined) return undefined;
@@ -102,6 +105,7 @@ export function parseBenchArgs(
         'intra-op': { type: 'string' },
         concurrency: { type: 'string' },
         timeout: { type: 'string' },
+        'nsfwjs-backend': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -115,6 +119,10 @@ export function parseBenchArgs(
     if (!(VARIANTS as readonly string[]).includes(name)) {
       throw new LabelqError('invalid_request', `Unknown variant "${name}"; known: ${VARIANTS.join(', ')}`);
     }
+  }
+  const backend = v['nsfwjs-backend'] ?? 'wasm';
+  if (backend !== 'wasm' && backend !== 'cpu') {
+    throw new LabelqError('invalid_request', `--nsfwjs-backend must be wasm or cpu, got "${backend}"`);
   }
   return {
     images: positiveInt('images', v.images) ?? (v.quick ? 24 : 200),
@@ -130,6 +138,7 @@ export function parseBenchArgs(
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     workDir: '.bench',
     timeoutSeconds: positiveInt('timeout', v.timeout) ?? 1800,
+    nsfwjsBackend: backend,
     loopResolutionMs: 2,
   };
 }

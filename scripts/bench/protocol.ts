@@ -24,6 +24,8 @@ export interface VariantSpec {
   env: Record<string, string>;
   /** Event-loop delay histogram resolution, ms. */
   loopResolutionMs: number;
+  /** tfjs backend of the nsfwjs variant: 'wasm' (falls back to 'cpu' when it cannot load) or 'cpu'. */
+  nsfwjsBackend: 'wasm' | 'cpu';
   /** Where the child writes its {@link ChildResult} as JSON. */
   resultFile: string;
 }
@@ -47,6 +49,11 @@ export interface ChildResult {
   /** process.cpuUsage (user + system, all threads) of the child plus its child processes, per image. */
   cpuMsPerImage: number;
   loopDelayMs: LoopDelay;
+  /**
+   * Share of the measured phase the main thread's event loop was busy (0..1). Low utilisation with high delay
+   * means the thread was waiting for a CPU (other processes or threads), not running our code.
+   */
+  loopUtilization: number;
   /** Peak RSS of the child (plus its child processes) during the measured phase. */
   peakRssMb: number;
   /** RSS when the measured phase started, when half the images were done, and when it ended. */

@@ -78,6 +78,7 @@ export function childResult(
     imagesPerSec: round((images * 1000) / phase.elapsedMs),
     cpuMsPerImage: round(phase.cpuMs / images),
     loopDelayMs: phase.loopDelayMs,
+    loopUtilization: phase.loopUtilization,
     peakRssMb: phase.peakRssMb,
     rssMb: phase.rssMb,
     ...extra,

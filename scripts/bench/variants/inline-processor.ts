@@ -5,7 +5,8 @@
 import { GetObjectCommand, PutObjectCommand, PutObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '@labelq/config';
 import { LabelqError } from '@labelq/errors';
-import { loadModels, RESULT_SCHEMA_VERSION } from '@labelq/models';
+import type { ImageInfo } from '@labelq/inference';
+import { loadModels, RESULT_SCHEMA_VERSION, type ModelResult } from '@labelq/models';
 import type { ClassifyJobData } from '@labelq/queue';
 import { decodeImage } from '../../../packages/inference/src/image/decode.ts';
 import {
@@ -38,6 +39,58 @@ function s3Client(config: Config): S3Client {
   });
 }
 
+/** S3 side of a classify job, shared by the bench's own processors. */
+export interface JobIo {
+  /** The source object's bytes. */
+  download(data: ClassifyJobData): Promise<Uint8Array>;
+  /** Writes the result document and (when enabled) the source object's tags. */
+  writeBack(data: ClassifyJobData, image: ImageInfo, results: ModelResult[]): Promise<void>;
+  close(): void;
+}
+
+export function createJobIo(config: Config): JobIo {
+  const s3 = s3Client(config);
+  return {
+    async download(data) {
+      const object = await s3.send(new GetObjectCommand({ Bucket: data.bucket, Key: data.key }));
+      if (object.Body === undefined)
+        throw new LabelqError('object_not_found', `s3://${data.bucket}/${data.key}`);
+      return object.Body.transformToByteArray();
+    },
+    async writeBack(data, image, results) {
+      const document = {
+        schemaVersion: RESULT_SCHEMA_VERSION,
+        id: data.id,
+        source: { bucket: data.bucket, key: data.key },
+        image,
+        results,
+        completedAt: new Date().toISOString(),
+      };
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: config.s3.bucket,
+          Key: `${config.s3.resultsPrefix}${data.id}.json`,
+          Body: JSON.stringify(document),
+          ContentType: 'application/json',
+        }),
+      );
+      if (!config.s3.writeTags) return;
+      const tags = results.map((r) => ({
+        Key: `labelq:${r.model.name}`.slice(0, 128),
+        Value: tagValue(r.labels.find((l) => l.confidence >= config.tags.minConfidence)?.name ?? 'none'),
+      }));
+      await s3.send(
+        new PutObjectTaggingCommand({
+          Bucket: data.bucket,
+          Key: data.key,
+          Tagging: { TagSet: tags.slice(0, 10) },
+        }),
+      );
+    },
+    close: () => s3.destroy(),
+  };
+}
+
 /**
  * Loads `names` (one ORT session each, `intraOpThreads` threads per session) and returns the processor.
  */
@@ -50,54 +103,19 @@ export async function createInlineProcessor(
   const models: ThreadModel[] = [];
   for (const { manifest, path } of loaded)
     models.push(await createThreadModel(manifest, path, { intraOpThreads }));
-  const s3 = s3Client(config);
+  const io = createJobIo(config);
 
   async function process(data: ClassifyJobData): Promise<number> {
-    const object = await s3.send(new GetObjectCommand({ Bucket: data.bucket, Key: data.key }));
-    if (object.Body === undefined)
-      throw new LabelqError('object_not_found', `s3://${data.bucket}/${data.key}`);
-    const bytes = await object.Body.transformToByteArray();
+    const bytes = await io.download(data);
     const image = await decodeImage(bytes, { maxInputPixels: config.pool.maxInputPixels });
-    const results = [];
+    const results: ModelResult[] = [];
     for (const model of models) {
       if (!data.models.includes(model.manifest.name)) continue;
       results.push(await runModel(model, image, { topK: undefined, minConfidence: undefined }));
     }
-    const document = {
-      schemaVersion: RESULT_SCHEMA_VERSION,
-      id: data.id,
-      source: { bucket: data.bucket, key: data.key },
-      image: { format: image.format, width: image.width, height: image.height },
-      results,
-      completedAt: new Date().toISOString(),
-    };
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: config.s3.bucket,
-        Key: `${config.s3.resultsPrefix}${data.id}.json`,
-        Body: JSON.stringify(document),
-        ContentType: 'application/json',
-      }),
-    );
-    if (config.s3.writeTags) {
-      const tags = results.map((r) => ({
-        Key: `labelq:${r.model.name}`.slice(0, 128),
-        Value: tagValue(r.labels.find((l) => l.confidence >= config.tags.minConfidence)?.name ?? 'none'),
-      }));
-      await s3.send(
-        new PutObjectTaggingCommand({
-          Bucket: data.bucket,
-          Key: data.key,
-          Tagging: { TagSet: tags.slice(0, 10) },
-        }),
-      );
-    }
+    await io.writeBack(data, { format: image.format, width: image.width, height: image.height }, results);
     return results.reduce((n, r) => n + r.labels.length, 0);
   }
 
-  return {
-    models,
-    process,
-    close: () => s3.destroy(),
-  };
+  return { models, process, close: () => io.close() };
 }

@@ -16,14 +16,16 @@ const SIZE = 224;
  */
 const IN_FLIGHT = 2;
 
-async function pickBackend(notes: string[]): Promise<void> {
-  try {
-    if (await tf.setBackend('wasm')) {
-      await tf.ready();
-      return;
+async function pickBackend(wanted: 'wasm' | 'cpu', notes: string[]): Promise<void> {
+  if (wanted === 'wasm') {
+    try {
+      if (await tf.setBackend('wasm')) {
+        await tf.ready();
+        return;
+      }
+    } catch (err) {
+      notes.push(`wasm backend unavailable (${reason(err)})`);
     }
-  } catch (err) {
-    notes.push(`wasm backend unavailable (${reason(err)})`);
   }
   await tf.setBackend('cpu');
   await tf.ready();
@@ -52,7 +54,7 @@ async function classifyOne(model: nsfwjs.NSFWJS, bytes: Uint8Array): Promise<voi
 
 export async function runNsfwjs(spec: VariantSpec): Promise<ChildResult> {
   const notes: string[] = [];
-  await pickBackend(notes);
+  await pickBackend(spec.nsfwjsBackend, notes);
   const model = await nsfwjs.load('MobileNetV2');
   const backend = tf.getBackend();
   notes.push(

@@ -1,0 +1,92 @@
+// `pnpm bench` end to end on a handful of images: real models, real Redis, real s3rver, every variant in its own
+// child process. Checks the JSON report is well-formed; never asserts speed.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../fixtures/index.ts';
+
+interface Run {
+  name: string;
+  variant: string;
+  images: number;
+  failed: number;
+  imagesPerSec: number;
+  cpuMsPerImage: number;
+  loopDelayMs: { p50: number; p99: number; max: number };
+  peakRssMb: number;
+  rssMb: { start: number; middle: number; end: number };
+  stalled: number | null;
+}
+
+async function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench.ts', ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+const positive = (n: unknown): boolean => typeof n === 'number' && Number.isFinite(n) && n > 0;
+const nonNegative = (n: unknown): boolean => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+
+describe('pnpm bench', () => {
+  it('--json on a handful of images reports every variant with finite, positive numbers and the ratios', async () => {
+    const images = 6;
+    const { code, stdout, stderr } = await runBench(['--images', String(images), '--warmup', '1', '--json']);
+    expect(code, stderr).toBe(0);
+    const report = JSON.parse(stdout) as {
+      machine: Record<string, unknown>;
+      runs: Run[];
+      ratios: Record<string, number | null>;
+    };
+
+    expect(typeof report.machine.cpu).toBe('string');
+    expect(positive(report.machine.cores)).toBe(true);
+    expect(positive(report.machine.memoryGb)).toBe(true);
+    expect(report.machine.node).toBe(process.version);
+    expect(typeof report.machine.os).toBe('string');
+
+    const names = report.runs.map((r) => r.name);
+    expect(names).toEqual(['bare', 'pipeline', 'pipeline-nsfw', 'main-thread', 'bullmq-sandboxed', 'nsfwjs']);
+    for (const run of report.runs) {
+      expect(run.images, run.name).toBe(images);
+      expect(run.failed, `${run.name} failed jobs`).toBe(0);
+      expect(positive(run.imagesPerSec), `${run.name} imagesPerSec`).toBe(true);
+      expect(positive(run.cpuMsPerImage), `${run.name} cpuMsPerImage`).toBe(true);
+      expect(positive(run.peakRssMb), `${run.name} peakRssMb`).toBe(true);
+      for (const v of Object.values(run.rssMb)) expect(positive(v), `${run.name} rssMb`).toBe(true);
+      expect(run.peakRssMb).toBeGreaterThanOrEqual(run.rssMb.start);
+      const { p50, p99, max } = run.loopDelayMs;
+      for (const v of [p50, p99, max]) expect(nonNegative(v), `${run.name} loopDelayMs`).toBe(true);
+      expect(p50).toBeLessThanOrEqual(p99);
+      expect(p99).toBeLessThanOrEqual(max);
+      const queued = ['pipeline', 'pipeline-nsfw', 'main-thread', 'bullmq-sandboxed'].includes(run.variant);
+      if (queued) expect(Number.isInteger(run.stalled) && run.stalled! >= 0, `${run.name} stalled`).toBe(true);
+      else expect(run.stalled).toBeNull();
+    }
+
+    for (const key of [
+      'pipelineVsBareThroughput',
+      'mainThreadVsPipelineP99Delay',
+      'pipelineVsSandboxedThroughput',
+      'pipelineVsSandboxedPeakRss',
+      'pipelineVsNsfwjsThroughput',
+      'pipelineNsfwOnlyVsNsfwjsThroughput',
+    ]) {
+      expect(positive(report.ratios[key]), `ratio ${key}`).toBe(true);
+    }
+  }, 600_000);
+
+  it('rejects a bad flag with a coded error and the usage', async () => {
+    const { code, stderr } = await runBench(['--images', 'zero']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('invalid_request');
+    expect(stderr).toContain('--images must be an integer');
+  }, 60_000);
+});
