@@ -67,7 +67,8 @@ describe('pnpm bench', () => {
       expect(p50).toBeLessThanOrEqual(p99);
       expect(p99).toBeLessThanOrEqual(max);
       const queued = ['pipeline', 'pipeline-nsfw', 'main-thread', 'bullmq-sandboxed'].includes(run.variant);
-      if (queued) expect(Number.isInteger(run.stalled) && run.stalled! >= 0, `${run.name} stalled`).toBe(true);
+      if (queued)
+        expect(Number.isInteger(run.stalled) && run.stalled! >= 0, `${run.name} stalled`).toBe(true);
       else expect(run.stalled).toBeNull();
     }
 
@@ -83,7 +84,7 @@ describe('pnpm bench', () => {
     }
   }, 600_000);
 
-  it('rejects a bad flag with a coded error and the usage', async () => {
+  it('rejects a bad flag with a coded error', async () => {
     const { code, stderr } = await runBench(['--images', 'zero']);
     expect(code).toBe(2);
     expect(stderr).toContain('invalid_request');
