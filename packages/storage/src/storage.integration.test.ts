@@ -1,0 +1,125 @@
+import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { LabelqError } from '@labelq/errors';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalS3, type LocalS3 } from '../../../test/helpers/s3.ts';
+import { testConfig, uniqueName } from '../../../test/helpers/env.ts';
+import { createObjectStore, type ObjectStore } from './index.ts';
+
+describe('ObjectStore against s3rver', () => {
+  let s3: LocalS3;
+  let store: ObjectStore;
+  const bucket = 'storage-it';
+  const prefix = `${uniqueName('storage')}/`;
+
+  beforeAll(async () => {
+    s3 = await startLocalS3([bucket]);
+    store = createObjectStore(testConfig({ s3Endpoint: s3.endpoint, bucket }).s3);
+  });
+  afterAll(async () => {
+    store.destroy();
+    await s3.stop();
+  });
+
+  it('round-trips a streamed PutObject byte for byte (no aws-chunked framing stored)', async () => {
+    const bytes = Buffer.alloc(300_000);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + 7) % 251;
+    const parts = [bytes.subarray(0, 65_536), bytes.subarray(65_536, 200_000), bytes.subarray(200_000)];
+    const { etag } = await store.putObject(bucket, `${prefix}stream.bin`, Readable.from(parts), {
+      contentLength: bytes.length,
+    });
+    const got = await store.getObjectBytes(bucket, `${prefix}stream.bin`, { maxBytes: 1_000_000 });
+    expect(Buffer.from(got.bytes).equals(bytes)).toBe(true);
+    expect(got.etag).toBe(etag);
+    expect(etag).toBe(`"${createHash('md5').update(bytes).digest('hex')}"`);
+  });
+
+  it('buffers a stream of unknown length', async () => {
+    await store.putObject(
+      bucket,
+      `${prefix}unknown.bin`,
+      Readable.from([Buffer.from('abc'), Buffer.from('def')]),
+    );
+    const got = await store.getObjectBytes(bucket, `${prefix}unknown.bin`, { maxBytes: 10 });
+    expect(Buffer.from(got.bytes).toString()).toBe('abcdef');
+  });
+
+  it('refuses objects over the cap with object_too_large', async () => {
+    await store.putObject(bucket, `${prefix}big.bin`, Buffer.alloc(5000, 1));
+    await expect(store.getObjectBytes(bucket, `${prefix}big.bin`, { maxBytes: 4999 })).rejects.toMatchObject({
+      code: 'object_too_large',
+      retryable: false,
+    });
+    const opened = await store.openObject(bucket, `${prefix}big.bin`, { maxBytes: 5000 });
+    expect(opened.contentLength).toBe(5000);
+    expect((await opened.read()).length).toBe(5000);
+  });
+
+  it('maps a missing object to object_not_found and head to undefined', async () => {
+    const err: unknown = await store
+      .getObjectBytes(bucket, `${prefix}missing`, { maxBytes: 10 })
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(LabelqError);
+    expect(err).toMatchObject({ code: 'object_not_found', retryable: false });
+    expect(await store.headObject(bucket, `${prefix}missing`)).toBeUndefined();
+    expect(await store.getJson(bucket, `${prefix}missing.json`)).toBeUndefined();
+  });
+
+  it('writes JSON documents deterministically', async () => {
+    const key = store.resultKey('img_0123');
+    expect(key).toBe('results/img_0123.json');
+    const a = await store.putJson(bucket, `${prefix}${key}`, { b: 1, a: [1, 2] });
+    const b = await store.putJson(bucket, `${prefix}${key}`, { b: 1, a: [1, 2] });
+    expect(a.etag).toBe(b.etag);
+    expect(await store.getJson(bucket, `${prefix}${key}`)).toEqual({ b: 1, a: [1, 2] });
+  });
+
+  it('merges our tags and keeps the owner tags', async () => {
+    const key = `${prefix}tagged.jpg`;
+    await store.putObject(bucket, key, Buffer.from('x'));
+    await s3.client.send(
+      new PutObjectTaggingCommand({
+        Bucket: bucket,
+        Key: key,
+        Tagging: {
+          TagSet: [
+            { Key: 'owner', Value: 'me' },
+            { Key: 'labelq:old', Value: 'stale' },
+          ],
+        },
+      }),
+    );
+    const ours = [
+      { key: 'labelq:moderation', value: 'allow' },
+      { key: 'labelq:labels', value: "tabby, tabby cat/dog's" },
+    ];
+    const first = await store.mergeTags(bucket, key, ours);
+    expect(first.changed).toBe(true);
+    const tags = await store.getTags(bucket, key);
+    expect(tags).toEqual([
+      { key: 'owner', value: 'me' },
+      { key: 'labelq:moderation', value: 'allow' },
+      { key: 'labelq:labels', value: 'tabby_ tabby cat/dog_s' },
+    ]);
+    expect((await store.mergeTags(bucket, key, ours)).changed).toBe(false);
+  });
+
+  it('reports an unreachable endpoint as retryable storage_unavailable, and a missing bucket as not retryable', async () => {
+    await expect(store.checkBucket(bucket)).resolves.toBeUndefined();
+    await expect(store.checkBucket('no-such-bucket')).rejects.toMatchObject({
+      code: 'storage_unavailable',
+      retryable: false,
+    });
+    const dead = createObjectStore(
+      testConfig({ s3Endpoint: 'http://127.0.0.1:9', bucket, extra: { S3_CONNECT_TIMEOUT_MS: '500' } }).s3,
+    );
+    await expect(dead.getObjectBytes(bucket, 'x', { maxBytes: 1 })).rejects.toMatchObject({
+      code: 'storage_unavailable',
+      retryable: true,
+    });
+    dead.destroy();
+    await store.ensureBucket('created-bucket');
+    await expect(store.checkBucket('created-bucket')).resolves.toBeUndefined();
+  });
+});

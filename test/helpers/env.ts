@@ -1,0 +1,39 @@
+import { loadConfig, type Config } from '@labelq/config';
+import { S3RVER_CREDENTIALS } from '@labelq/dev-services';
+import { modelsDir } from '../fixtures/index.ts';
+
+export interface TestEnvOptions {
+  redisUrl?: string;
+  s3Endpoint: string;
+  bucket: string;
+  /** Unique per test. */
+  queueName?: string;
+  /** Extra variables, e.g. `{ WORKER_CONCURRENCY: '2' }`. */
+  extra?: Record<string, string>;
+}
+
+/** The environment a labelq process needs against local services (also used to spawn worker processes). */
+export function testEnv(o: TestEnvOptions): Record<string, string> {
+  return {
+    LOG_LEVEL: 'warn',
+    REDIS_URL: o.redisUrl ?? 'redis://127.0.0.1:6379',
+    QUEUE_NAME: o.queueName ?? 'labelq-test',
+    S3_ENDPOINT: o.s3Endpoint,
+    S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    S3_BUCKET: o.bucket,
+    S3_CHECKSUMS: 'WHEN_REQUIRED',
+    MODELS_DIR: modelsDir,
+    ...o.extra,
+  };
+}
+
+/** A frozen Config for tests (2 cores: small pools). */
+export function testConfig(o: TestEnvOptions): Config {
+  return loadConfig(testEnv(o), 2);
+}
+
+/** A short unique suffix for queue names, buckets and prefixes. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
