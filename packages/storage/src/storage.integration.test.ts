@@ -59,7 +59,7 @@ describe('ObjectStore against s3rver', () => {
   it('maps a missing object to object_not_found and head to undefined', async () => {
     const err: unknown = await store
       .getObjectBytes(bucket, `${prefix}missing`, { maxBytes: 10 })
-      .catch((e) => e);
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LabelqError);
     expect(err).toMatchObject({ code: 'object_not_found', retryable: false });
     expect(await store.headObject(bucket, `${prefix}missing`)).toBeUndefined();
