@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+/** The NSFW models' classes (nsfwjs): Drawing, Hentai, Neutral, Porn, Sexy. Only the last three matter here. */
+export const MODERATION_CATEGORIES = ['Porn', 'Hentai', 'Sexy'] as const;
+export type ModerationCategory = (typeof MODERATION_CATEGORIES)[number];
+
+const thresholds = z
+  .object({
+    Porn: z.number().min(0).max(1).optional(),
+    Hentai: z.number().min(0).max(1).optional(),
+    Sexy: z.number().min(0).max(1).optional(),
+  })
+  .strict();
+
+/**
+ * A moderation policy: per-category score thresholds at which an image is sent to review or blocked. A score
+ * equal to a threshold triggers it. An absent category never triggers at that level.
+ */
+export const policySchema = z
+  .object({
+    /** Recorded in every result (`moderation.policy`); change it whenever a threshold changes. */
+    version: z.string().min(1).max(64),
+    block: thresholds,
+    review: thresholds,
+  })
+  .strict();
+
+export type ModerationPolicy = z.infer<typeof policySchema>;
+
+/**
+ * The calibrated default (see docs/moderation.md for the measured scores behind each number). Clothed people
+ * score Porn up to ~0.5 and Sexy up to ~0.9 on the NSFW models, so thresholds sit above those.
+ * - block: Porn >= 0.85 or Hentai >= 0.85
+ * - review: Porn >= 0.6, Hentai >= 0.6 or Sexy >= 0.95
+ */
+export const DEFAULT_POLICY: ModerationPolicy = Object.freeze({
+  version: 'nsfw-2026.11-1',
+  block: Object.freeze({ Porn: 0.85, Hentai: 0.85 }),
+  review: Object.freeze({ Porn: 0.6, Hentai: 0.6, Sexy: 0.95 }),
+});
+
+/**
+ * The file format of MODERATION_POLICY_FILE: a `version` plus thresholds overriding the defaults per level and
+ * category (`null` disables a category at that level). Example:
+ * `{"version": "acme-1", "review": {"Sexy": null, "Porn": 0.7}}`.
+ */
+export const policyFileSchema = z
+  .object({
+    version: z.string().min(1).max(64),
+    block: z.partialRecord(z.enum(MODERATION_CATEGORIES), z.number().min(0).max(1).nullable()).optional(),
+    review: z.partialRecord(z.enum(MODERATION_CATEGORIES), z.number().min(0).max(1).nullable()).optional(),
+  })
+  .strict();
+
+export type PolicyFile = z.infer<typeof policyFileSchema>;
+
+type Thresholds = ModerationPolicy['block'];
+
+function apply(
+  base: Thresholds,
+  over: Partial<Record<ModerationCategory, number | null>> | undefined,
+): Thresholds {
+  const out: Thresholds = { ...base };
+  for (const [category, value] of Object.entries(over ?? {}) as [ModerationCategory, number | null][]) {
+    if (value === null) delete out[category];
+    else out[category] = value;
+  }
+  return out;
+}
+
+/** Merges a validated policy file over `base` (default: {@link DEFAULT_POLICY}). */
+export function mergePolicy(file: PolicyFile, base: ModerationPolicy = DEFAULT_POLICY): ModerationPolicy {
+  return policySchema.parse({
+    version: file.version,
+    block: apply(base.block, file.block),
+    review: apply(base.review, file.review),
+  });
+}
