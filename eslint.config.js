@@ -3,7 +3,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'models/**', '.data/**', 'coverage/**', '.bench/**', 'eslint.config.js'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      'models/**',
+      '.data/**',
+      'coverage/**',
+      '.bench/**',
+      'eslint.config.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -30,7 +40,13 @@ export default tseslint.config(
   },
   {
     // The config module, scripts that spawn child processes with an environment, and tests that build one.
-    files: ['packages/config/src/**/*.ts', 'scripts/**/*.ts', 'test/**/*.ts', '**/*.test.ts', 'vitest.config.ts'],
+    files: [
+      'packages/config/src/**/*.ts',
+      'scripts/**/*.ts',
+      'test/**/*.ts',
+      '**/*.test.ts',
+      'vitest.config.ts',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

@@ -20,8 +20,16 @@ export const ERROR_CODES = {
   manifest_invalid: { status: 500, retryable: false, message: 'A model manifest is invalid' },
   model_missing: { status: 500, retryable: false, message: 'A model file is missing' },
   model_unsupported: { status: 500, retryable: false, message: 'The converter does not support this model' },
-  model_checksum_mismatch: { status: 500, retryable: false, message: 'A model file does not match its manifest' },
-  redis_eviction_policy: { status: 500, retryable: false, message: 'Redis must use maxmemory-policy noeviction' },
+  model_checksum_mismatch: {
+    status: 500,
+    retryable: false,
+    message: 'A model file does not match its manifest',
+  },
+  redis_eviction_policy: {
+    status: 500,
+    retryable: false,
+    message: 'Redis must use maxmemory-policy noeviction',
+  },
   // Transient trouble (retried with backoff).
   storage_unavailable: { status: 503, retryable: true, message: 'Object storage is unavailable' },
   queue_unavailable: { status: 503, retryable: true, message: 'The queue is unavailable' },

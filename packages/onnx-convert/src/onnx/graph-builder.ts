@@ -32,7 +32,9 @@ interface NodeObj {
 }
 interface ValueInfoObj {
   name: string;
-  type: { tensor_type: { elem_type: number; shape: { dim: ({ dim_value: number } | { dim_param: string })[] } } };
+  type: {
+    tensor_type: { elem_type: number; shape: { dim: ({ dim_value: number } | { dim_param: string })[] } };
+  };
 }
 
 /** A dimension: a fixed size, or a symbolic name (e.g. 'batch') for a dynamic one. */
@@ -74,7 +76,12 @@ export class GraphBuilder {
   /** Adds a float32 constant tensor; returns its name. */
   addFloatInitializer(hint: string, data: Float32Array, dims: number[]): string {
     assertSize(data.length, dims, hint);
-    return this.addRawInitializer(hint, DataType.FLOAT, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), dims);
+    return this.addRawInitializer(
+      hint,
+      DataType.FLOAT,
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      dims,
+    );
   }
 
   /** Adds an int64 constant tensor (shapes, axes, pads); returns its name. */
@@ -113,7 +120,12 @@ export class GraphBuilder {
   }
 
   /** Convenience: one node with a single fresh output named after `hint`; returns the output name. */
-  op(opType: string, inputs: string[], hint: string, attributes: Record<string, AttributeValue> = {}): string {
+  op(
+    opType: string,
+    inputs: string[],
+    hint: string,
+    attributes: Record<string, AttributeValue> = {},
+  ): string {
     const out = this.uniqueName(hint);
     this.addNode(opType, inputs, [out], attributes, hint);
     return out;
@@ -124,7 +136,14 @@ export class GraphBuilder {
   }
 
   /** Serialises the model. `metadata` lands in ModelProto.metadata_props (sorted for determinism). */
-  toBytes(options: { opset?: number; producerVersion?: string; docString?: string; metadata?: Record<string, string> } = {}): Uint8Array {
+  toBytes(
+    options: {
+      opset?: number;
+      producerVersion?: string;
+      docString?: string;
+      metadata?: Record<string, string>;
+    } = {},
+  ): Uint8Array {
     const model = {
       ir_version: 8,
       producer_name: 'labelq-onnx-convert',
@@ -159,9 +178,12 @@ function valueInfo(name: string, dims: Dim[], elemType: DataTypeValue): ValueInf
 }
 
 function attribute(name: string, value: AttributeValue): Record<string, unknown> {
-  if (typeof value === 'string') return { name, type: AttributeType.STRING, s: new TextEncoder().encode(value) };
+  if (typeof value === 'string')
+    return { name, type: AttributeType.STRING, s: new TextEncoder().encode(value) };
   if (typeof value === 'number') {
-    return Number.isInteger(value) ? { name, type: AttributeType.INT, i: value } : { name, type: AttributeType.FLOAT, f: value };
+    return Number.isInteger(value)
+      ? { name, type: AttributeType.INT, i: value }
+      : { name, type: AttributeType.FLOAT, f: value };
   }
   if (Array.isArray(value)) {
     return value.every(Number.isInteger)
@@ -175,5 +197,6 @@ function attribute(name: string, value: AttributeValue): Record<string, unknown>
 
 function assertSize(length: number, dims: number[], hint: string): void {
   const expected = dims.reduce((a, b) => a * b, 1);
-  if (expected !== length) throw new Error(`initializer ${hint}: ${length} values do not fit dims [${dims.join(', ')}]`);
+  if (expected !== length)
+    throw new Error(`initializer ${hint}: ${length} values do not fit dims [${dims.join(', ')}]`);
 }
