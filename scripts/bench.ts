@@ -84,7 +84,7 @@ async function main(): Promise<number> {
   progress(`preparing ${opts.images} images (+${opts.warmup} warm-up) in ${join(workDir, 'images')}`);
   let lastShown = 0;
   const set = await prepareImages(workDir, opts.images, opts.warmup, prefix, (done, total) => {
-    if (done - lastShown >= 100 || done === total) {
+    if (done - lastShown >= Math.max(100, total / 10) || done === total) {
       lastShown = done;
       progress(`images ${done}/${total}`);
     }
