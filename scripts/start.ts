@@ -15,7 +15,13 @@ let exitCode: number | undefined;
 
 function startService(name: 'api' | 'worker'): void {
   // Children inherit the environment: only packages/config reads it, inside each service.
-  const child = spawn(tsx, [join(root, 'services', name, 'src', 'main.ts')], { cwd: root, stdio: 'inherit' });
+  // Own process group: Ctrl-C reaches only this process, which forwards exactly one SIGTERM (the worker treats
+  // a second signal as "exit now").
+  const child = spawn(tsx, [join(root, 'services', name, 'src', 'main.ts')], {
+    cwd: root,
+    stdio: 'inherit',
+    detached: true,
+  });
   children.set(name, child);
   child.on('exit', (code, signal) => {
     children.delete(name);
@@ -35,14 +41,19 @@ function stopAll(signal: NodeJS.Signals): void {
   }, KILL_AFTER_MS).unref();
 }
 
-// Both become SIGTERM (the services' graceful drain). Ctrl-C also reaches the children directly (same process
-// group); they treat a repeated signal as one.
+// First SIGINT/SIGTERM: SIGTERM to both (graceful drain). A second one: SIGKILL (the user insists).
+let signalled = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     exitCode ??= 0;
-    stopAll('SIGTERM');
+    stopAll(signalled ? 'SIGKILL' : 'SIGTERM');
+    signalled = true;
   });
 }
+// If this process dies anyway, do not leave the services running in their own process groups.
+process.on('exit', () => {
+  for (const child of children.values()) child.kill('SIGKILL');
+});
 
 startService('api');
 startService('worker');

@@ -1,10 +1,10 @@
 import type { Config } from '@labelq/config';
 import { LabelqError } from '@labelq/errors';
 import {
+  classifyJobOptions,
   JOB_DATA_VERSION,
   JOB_NAME,
   normalizeModels,
-  PRIORITY,
   type ClassifyJobData,
   type Purpose,
 } from '@labelq/queue';
@@ -39,16 +39,12 @@ export function assertBucketAllowed(config: Config, bucket: string): void {
   }
 }
 
-/** BullMQ options for one classify job: id = image id (dedupe), priority by purpose, retries, retention. */
+/**
+ * BullMQ options for one classify job (the queue package's: id = image id for dedupe, priority by purpose,
+ * attempts with labelq's jittered backoff, retention).
+ */
 export function jobOptions(config: Config, data: ClassifyJobData): JobsOptions {
-  return {
-    jobId: data.id,
-    priority: PRIORITY[data.purpose],
-    attempts: config.worker.attempts,
-    backoff: { type: 'exponential', delay: config.worker.backoffMs, jitter: 0.5 },
-    removeOnComplete: { age: config.worker.keepCompletedSeconds },
-    removeOnFail: { age: config.worker.keepFailedSeconds },
-  };
+  return classifyJobOptions(config, data);
 }
 
 /** Builds a job payload (version, submit time) from its parts. */
