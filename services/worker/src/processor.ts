@@ -1,0 +1,196 @@
+import type { Config } from '@labelq/config';
+import { LabelqError, toLabelqError } from '@labelq/errors';
+import type { InferencePool } from '@labelq/inference';
+import { RESULT_SCHEMA_VERSION } from '@labelq/models';
+import { moderate, type ModerationPolicy } from '@labelq/moderation';
+import { parseJobData, type ClassifyJobData, type FailureDocument, type ResultDocument } from '@labelq/queue';
+import type { ObjectStore } from '@labelq/storage';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { ByteBudget } from './byte-budget.ts';
+import { isReusable, modelRefs } from './result-document.ts';
+import { labelqTags } from './tags.ts';
+import { LABELQ_VERSION } from './version.ts';
+
+export interface ProcessorDeps {
+  config: Config;
+  pool: InferencePool;
+  store: ObjectStore;
+  policy: ModerationPolicy;
+  budget: ByteBudget;
+  logger: Logger;
+}
+
+/** Writes our tags on the source object (merged with the owner's; no write when nothing changes). */
+async function writeTags(
+  deps: ProcessorDeps,
+  data: ClassifyJobData,
+  doc: ResultDocument,
+  log: Logger,
+): Promise<void> {
+  if (!deps.config.s3.writeTags) return;
+  const merged = await deps.store.mergeTags(
+    data.bucket,
+    data.key,
+    labelqTags(doc, deps.config.tags.minConfidence),
+  );
+  if (merged.dropped.length > 0) {
+    log.warn({ dropped: merged.dropped }, 'object has too many tags; some labelq tags were not written');
+  }
+}
+
+/** One attempt: download (size-capped, byte-budgeted), classify in the pool, moderate, write back. */
+async function classifyJob(
+  deps: ProcessorDeps,
+  job: Job<ClassifyJobData>,
+  log: Logger,
+): Promise<ResultDocument> {
+  const { config, pool, store, policy } = deps;
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  const data = parseJobData(job.data);
+  const resultKey = store.resultKey(data.id);
+
+  // HEAD first: its ETag decides whether an earlier attempt's result can be reused, and its size reserves
+  // the byte budget before any body is in memory.
+  const head = await store.headObject(data.bucket, data.key);
+  if (head === undefined) {
+    throw new LabelqError('object_not_found', `s3://${data.bucket}/${data.key} does not exist`, {
+      details: { bucket: data.bucket, key: data.key },
+    });
+  }
+  if (head.contentLength > config.worker.maxObjectBytes) {
+    throw new LabelqError(
+      'object_too_large',
+      `s3://${data.bucket}/${data.key} is ${head.contentLength} bytes`,
+      {
+        details: { size: head.contentLength, maxBytes: config.worker.maxObjectBytes },
+      },
+    );
+  }
+  const models = modelRefs(pool.manifests, data.models);
+  const existing = await store.getJson(config.s3.bucket, resultKey).catch((err: unknown) => {
+    // A corrupt document is overwritten below; only a storage outage aborts the attempt.
+    const e = toLabelqError(err);
+    if (e.retryable) throw e;
+    return undefined;
+  });
+  if (isReusable(existing, { etag: head.etag, models, schemaVersion: RESULT_SCHEMA_VERSION, policy })) {
+    log.info({ resultKey }, 'result document exists for this ETag and model set; reusing it');
+    await writeTags(deps, data, existing, log);
+    return existing;
+  }
+
+  const tBudget = performance.now();
+  const release = await deps.budget.acquire(head.contentLength);
+  let downloaded;
+  let classified;
+  const tDownload = performance.now();
+  try {
+    downloaded = await store.getObjectBytes(data.bucket, data.key, {
+      maxBytes: config.worker.maxObjectBytes,
+    });
+    if (downloaded.bytes.length === 0) {
+      throw new LabelqError('image_empty', `s3://${data.bucket}/${data.key} is empty`);
+    }
+    const downloadMs = performance.now() - tDownload;
+    classified = { ...(await pool.classify(downloaded.bytes, { models: data.models })), downloadMs };
+  } finally {
+    release();
+  }
+  const moderation = moderate(classified.results, policy);
+  const doc: ResultDocument = {
+    status: 'completed',
+    schemaVersion: RESULT_SCHEMA_VERSION,
+    id: data.id,
+    source: {
+      bucket: data.bucket,
+      key: data.key,
+      etag: downloaded.etag,
+      bytes: head.contentLength,
+      contentType: downloaded.contentType,
+    },
+    image: classified.image,
+    results: classified.results,
+    ...(moderation !== undefined ? { moderation } : {}),
+    purpose: data.purpose,
+    origin: data.origin,
+    ...(data.metadata !== undefined ? { metadata: data.metadata } : {}),
+    provenance: { labelqVersion: LABELQ_VERSION, models, attempt: job.attemptsMade + 1 },
+    timings: {
+      submittedAt: data.submittedAt,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      downloadMs: round(classified.downloadMs),
+      budgetWaitMs: round(tDownload - tBudget),
+      queueMs: round(classified.timings.queueMs),
+      decodeMs: round(classified.timings.decodeMs),
+      models: Object.fromEntries(Object.entries(classified.timings.models).map(([k, v]) => [k, round(v)])),
+      totalMs: round(performance.now() - t0),
+    },
+  };
+  await store.putJson(config.s3.bucket, resultKey, doc);
+  await writeTags(deps, data, doc, log);
+  log.info(
+    { resultKey, decision: moderation?.decision, totalMs: doc.timings.totalMs },
+    'image classified and written back',
+  );
+  return doc;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
+
+/** Best effort: the job fails with its own reason either way. */
+async function writeFailure(
+  deps: ProcessorDeps,
+  job: Job<ClassifyJobData>,
+  err: LabelqError,
+  log: Logger,
+): Promise<void> {
+  const data = job.data as Partial<ClassifyJobData>;
+  if (typeof data.id !== 'string' || !/^(img|obj)_[0-9a-f]{32}$/.test(data.id)) return;
+  const doc: FailureDocument = {
+    status: 'failed',
+    schemaVersion: RESULT_SCHEMA_VERSION,
+    id: data.id,
+    source: { bucket: String(data.bucket), key: String(data.key) },
+    error: { code: err.code, message: err.message },
+    attemptsMade: job.attemptsMade + 1,
+    timings: { submittedAt: String(data.submittedAt), finishedAt: new Date().toISOString() },
+  };
+  try {
+    await deps.store.putJson(deps.config.s3.bucket, deps.store.resultKey(data.id), doc);
+  } catch (writeErr) {
+    log.error({ err: writeErr }, 'could not write the failure document');
+  }
+}
+
+/**
+ * The BullMQ processor. Errors leave it coded: non-retryable LabelqErrors (poison input) become
+ * UnrecoverableError with message `<code>: <message>` (no retries); retryable ones are rethrown as
+ * `<code>: <message>` for BullMQ's backoff. On the final attempt a failure document is written at the
+ * result key.
+ */
+export function createProcessor(deps: ProcessorDeps): (job: Job<ClassifyJobData>) => Promise<ResultDocument> {
+  return async (job) => {
+    const log = deps.logger.child({
+      jobId: job.id,
+      imageId: (job.data as { id?: unknown }).id,
+      attempt: job.attemptsMade + 1,
+    });
+    try {
+      return await classifyJob(deps, job, log);
+    } catch (raw) {
+      const err = toLabelqError(raw);
+      const final = !err.retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      log[final ? 'error' : 'warn']({ code: err.code, err: raw, final }, 'attempt failed');
+      if (final) await writeFailure(deps, job, err, log);
+      const message = `${err.code}: ${err.message}`;
+      if (!err.retryable) throw new UnrecoverableError(message);
+      throw Object.assign(new Error(message), { code: err.code });
+    }
+  };
+}

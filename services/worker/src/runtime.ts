@@ -1,0 +1,164 @@
+import type { Config } from '@labelq/config';
+import { createInferencePool, type InferencePool } from '@labelq/inference';
+import { loadModerationPolicy } from '@labelq/moderation';
+import {
+  assertNoEviction,
+  backoffDelay,
+  BACKOFF_TYPE,
+  createWorkerConnection,
+  type ClassifyJobData,
+  type ResultDocument,
+} from '@labelq/queue';
+import { createObjectStore, type ObjectStore } from '@labelq/storage';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { LabelqError } from '@labelq/errors';
+import type { Logger } from 'pino';
+import { ByteBudget } from './byte-budget.ts';
+import { createProcessor } from './processor.ts';
+
+/** One connection attempt, no retries: an unreachable Redis fails the start instead of retrying forever. */
+async function checkRedis(url: string): Promise<void> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect().catch((err: unknown) => {
+      throw new LabelqError(
+        'queue_unavailable',
+        `Redis at ${redactUrl(url)} is unreachable: ${(err as Error).message}`,
+        {
+          cause: err,
+          retryable: false,
+        },
+      );
+    });
+    await assertNoEviction(probe);
+  } finally {
+    probe.disconnect();
+  }
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+export interface WorkerRuntimeDeps {
+  /** Structured logger. Required (main.ts builds it from config.logLevel). */
+  logger: Logger;
+  /** An existing pool to use (the caller keeps ownership). Default: one built from config.pool. */
+  pool?: InferencePool;
+  /** An existing store (the caller keeps ownership). Default: one built from config.s3. */
+  store?: ObjectStore;
+}
+
+export interface WorkerRuntime {
+  worker: Worker<ClassifyJobData, ResultDocument>;
+  pool: InferencePool;
+  store: ObjectStore;
+  /**
+   * Stops taking jobs, waits up to config.worker.shutdownTimeoutMs for in-flight ones (then abandons them:
+   * their locks expire and another worker takes them over), closes what this runtime created. Idempotent.
+   * Resolves true when every in-flight job finished.
+   */
+  close(): Promise<boolean>;
+}
+
+/**
+ * Builds and starts a worker after the start checks: Redis reachable and `maxmemory-policy noeviction`
+ * (`redis_eviction_policy` otherwise), the results bucket reachable, the moderation policy valid, and the
+ * model files present with their manifests' sha256 (the pool's loadModels). Any failure rejects with a
+ * coded LabelqError and leaves nothing running.
+ */
+export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDeps): Promise<WorkerRuntime> {
+  const log = deps.logger;
+  const owned: (() => Promise<void>)[] = [];
+  const closeOwned = async (): Promise<void> => {
+    for (const c of owned.reverse()) await c().catch((err: unknown) => log.warn({ err }, 'cleanup failed'));
+    owned.length = 0;
+  };
+  let connection: Redis | undefined;
+  try {
+    await checkRedis(config.redis.url);
+    connection = createWorkerConnection(config.redis.url);
+    const conn = connection;
+    owned.push(async () => void (await conn.quit().catch(() => conn.disconnect())));
+
+    const store = deps.store ?? createObjectStore(config.s3);
+    if (!deps.store) owned.push(() => Promise.resolve(store.destroy()));
+    await store.checkBucket(config.s3.bucket);
+    const policy = await loadModerationPolicy(config.moderation.policyFile);
+
+    const pool =
+      deps.pool ??
+      (await createInferencePool({
+        modelsDir: config.models.dir,
+        ...(config.models.names !== undefined ? { models: config.models.names } : {}),
+        threads: config.pool.threads,
+        intraOpThreads: config.pool.intraOpThreads,
+        maxInputPixels: config.pool.maxInputPixels,
+        logger: log,
+      }));
+    if (!deps.pool) owned.push(() => pool.close());
+
+    const budget = new ByteBudget(config.worker.maxBytesInFlight);
+    const worker = new Worker<ClassifyJobData, ResultDocument>(
+      config.queue.name,
+      createProcessor({ config, pool, store, policy, budget, logger: log }),
+      {
+        connection,
+        prefix: config.queue.prefix,
+        concurrency: config.worker.concurrency,
+        lockDuration: config.worker.lockDurationMs,
+        // Look for jobs of dead workers as often as a lock can expire (BullMQ's default is 30 s).
+        stalledInterval: Math.min(30_000, config.worker.lockDurationMs),
+        autorun: false,
+        settings: {
+          backoffStrategy: (attemptsMade: number, type?: string) =>
+            type === BACKOFF_TYPE
+              ? backoffDelay(attemptsMade, config.worker.backoffMs)
+              : config.worker.backoffMs,
+        },
+      },
+    );
+    worker.on('failed', (job, err) =>
+      log.debug({ jobId: job?.id, attemptsMade: job?.attemptsMade, reason: err.message }, 'job failed'),
+    );
+    worker.on('error', (err) => log.error({ err }, 'worker error'));
+    void worker.run().catch((err: unknown) => log.error({ err }, 'worker stopped with an error'));
+    await worker.waitUntilReady();
+    log.info(
+      {
+        queue: config.queue.name,
+        concurrency: config.worker.concurrency,
+        threads: pool.threads,
+        models: pool.manifests.map((m) => m.name),
+        policy: policy.version,
+      },
+      'worker started',
+    );
+
+    let closing: Promise<boolean> | undefined;
+    const close = (): Promise<boolean> =>
+      (closing ??= (async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), config.worker.shutdownTimeoutMs);
+        });
+        const drained = await Promise.race([worker.close().then(() => true as const), timedOut]);
+        clearTimeout(timer);
+        if (!drained) {
+          log.warn(
+            { timeoutMs: config.worker.shutdownTimeoutMs },
+            'shutdown timeout: abandoning in-flight jobs',
+          );
+          await worker.close(true);
+        }
+        await closeOwned();
+        return drained;
+      })());
+    return { worker, pool, store, close };
+  } catch (err) {
+    await closeOwned();
+    throw err;
+  }
+}

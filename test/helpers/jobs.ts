@@ -1,0 +1,67 @@
+import type { Config } from '@labelq/config';
+import {
+  JOB_DATA_VERSION,
+  createClassifyQueue,
+  enqueueClassify,
+  normalizeModels,
+  objectImageId,
+  type ClassifyJobData,
+  type ResultDocument,
+} from '@labelq/queue';
+import type { Job, Queue } from 'bullmq';
+
+/** A classify job payload for an existing S3 object (what `POST /v1/jobs` enqueues). */
+export function s3Job(bucket: string, key: string, models: string[]): ClassifyJobData {
+  const sorted = normalizeModels(models);
+  return {
+    v: JOB_DATA_VERSION,
+    id: objectImageId(bucket, key, sorted),
+    bucket,
+    key,
+    models: sorted,
+    purpose: 'tagging',
+    origin: 's3',
+    submittedAt: new Date().toISOString(),
+  };
+}
+
+export function testQueue(config: Config): Queue<ClassifyJobData> {
+  return createClassifyQueue(config, { url: config.redis.url });
+}
+
+export async function enqueue(
+  queue: Queue<ClassifyJobData>,
+  config: Config,
+  jobs: ClassifyJobData[],
+): Promise<void> {
+  await enqueueClassify(queue, config, jobs);
+}
+
+/** Polls until the job is completed or failed (or `timeoutMs`), and returns it. */
+export async function waitForJob(
+  queue: Queue<ClassifyJobData>,
+  id: string,
+  timeoutMs = 60_000,
+): Promise<{ state: string; job: Job<ClassifyJobData, ResultDocument> }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = (await queue.getJob(id)) as Job<ClassifyJobData, ResultDocument> | undefined;
+    const state = job ? await job.getState() : 'missing';
+    if (job && (state === 'completed' || state === 'failed')) return { state, job };
+    if (Date.now() > deadline) throw new Error(`job ${id} still ${state} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Polls until the job is active. */
+export async function waitForActive(
+  queue: Queue<ClassifyJobData>,
+  id: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await (await queue.getJob(id))?.getState()) !== 'active') {
+    if (Date.now() > deadline) throw new Error(`job ${id} never became active`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

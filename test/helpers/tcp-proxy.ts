@@ -1,0 +1,92 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+/**
+ * A TCP proxy for fault injection in front of a real server (s3rver): reset connections, or freeze a
+ * connection when a request matching a pattern passes through (to catch a worker mid-job).
+ */
+export interface TcpProxy {
+  /** `http://127.0.0.1:<port>` */
+  endpoint: string;
+  /** Destroys the open connections and resets the next `n` new ones (RST) before any byte is read. */
+  resetNext(n: number): void;
+  /** Connections reset so far. */
+  readonly resets: number;
+  /**
+   * Freezes the first connection whose outgoing data matches `pattern`: that data and everything after it is
+   * held (not forwarded) until release(). Resolves when a match happened.
+   */
+  holdWhen(pattern: RegExp): Promise<void>;
+  /** Forwards what was held and stops holding. */
+  release(): void;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  const sockets = new Set<Socket>();
+  let toReset = 0;
+  let resets = 0;
+  let hold: { pattern: RegExp; matched: () => void } | undefined;
+  const held: (() => void)[] = [];
+
+  const server: Server = createServer((client) => {
+    if (toReset > 0) {
+      toReset--;
+      resets++;
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = connect(target.port, target.host);
+    sockets.add(client);
+    let frozen = false;
+    const queue: Buffer[] = [];
+    client.on('data', (chunk: Buffer) => {
+      if (!frozen && hold !== undefined && hold.pattern.test(chunk.toString('latin1'))) {
+        frozen = true;
+        const h = hold;
+        hold = undefined;
+        held.push(() => {
+          frozen = false;
+          for (const c of queue.splice(0)) upstream.write(c);
+        });
+        h.matched();
+      }
+      if (frozen) queue.push(chunk);
+      else upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    const end = (): void => {
+      sockets.delete(client);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end);
+    upstream.on('close', end);
+    client.on('error', end);
+    upstream.on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    resetNext(n) {
+      toReset += n;
+      for (const s of sockets) s.destroy();
+    },
+    get resets() {
+      return resets;
+    },
+    holdWhen(pattern) {
+      return new Promise((resolve) => {
+        hold = { pattern, matched: resolve };
+      });
+    },
+    release() {
+      for (const r of held.splice(0)) r();
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,172 @@
+// The worker runtime in-process against real Redis, s3rver and the real models: S3-key ingestion (single and
+// bulk), poison input, transient S3 failures, and idempotent redelivery.
+import type { Config } from '@labelq/config';
+import { resolveRedis, type ResolvedRedis } from '@labelq/dev-services';
+import { createInferencePool, type InferencePool } from '@labelq/inference';
+import type { ClassifyJobData } from '@labelq/queue';
+import { createObjectStore, type ObjectStore } from '@labelq/storage';
+import { createWorkerRuntime, labelqTags, type WorkerRuntime } from '@labelq/worker';
+import type { Queue } from 'bullmq';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { modelsDir, photoNames, readPhoto } from '../fixtures/index.ts';
+import { testConfig, uniqueName } from '../helpers/env.ts';
+import { enqueue, s3Job, testQueue, waitForJob } from '../helpers/jobs.ts';
+import { startLocalS3, type LocalS3 } from '../helpers/s3.ts';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
+
+const MODELS = ['coco-nanodet', 'nsfw-mobilenet-v2'];
+const BUCKET = 'worker-it';
+
+describe('worker runtime (in-process)', () => {
+  let redis: ResolvedRedis;
+  let s3: LocalS3;
+  let pool: InferencePool;
+  let inspect: ObjectStore;
+  const prefix = `${uniqueName('src')}/`;
+  const open: { runtime?: WorkerRuntime; queue?: Queue<ClassifyJobData>; proxy?: TcpProxy }[] = [];
+
+  beforeAll(async () => {
+    redis = await resolveRedis(process.env.REDIS_URL);
+    s3 = await startLocalS3([BUCKET]);
+    // One pool for all tests (the runtime does not close a pool it was given).
+    pool = await createInferencePool({ modelsDir, models: MODELS, threads: 1 });
+    inspect = createObjectStore(testConfig({ s3Endpoint: s3.endpoint, bucket: BUCKET }).s3, s3.client);
+    for (const name of photoNames) await inspect.putObject(BUCKET, `${prefix}${name}.jpg`, readPhoto(name));
+    await inspect.putObject(BUCKET, `${prefix}garbage.jpg`, Buffer.from('this is not an image at all'));
+  });
+  afterEach(async () => {
+    for (const o of open.splice(0)) {
+      await o.runtime?.close();
+      if (o.queue) {
+        await o.queue.obliterate({ force: true });
+        await o.queue.close();
+      }
+      await o.proxy?.close();
+    }
+  });
+  afterAll(async () => {
+    await pool.close();
+    await s3.stop();
+    await redis.stop();
+  });
+
+  async function start(extra: Record<string, string> = {}, endpoint = s3.endpoint) {
+    const config: Config = testConfig({
+      redisUrl: redis.url,
+      s3Endpoint: endpoint,
+      bucket: BUCKET,
+      queueName: uniqueName('wq'),
+      extra: {
+        WORKER_CONCURRENCY: '3',
+        JOB_BACKOFF_MS: '100',
+        S3_RESULTS_PREFIX: `${prefix}results/`,
+        ...extra,
+      },
+    });
+    const runtime = await createWorkerRuntime(config, {
+      logger: pino({ level: process.env.TEST_LOG ?? 'silent' }),
+      pool,
+    });
+    const queue = testQueue(config);
+    open.push({ runtime, queue });
+    return { config, runtime, queue };
+  }
+
+  it('classifies S3 objects, single and bulk, and writes result documents and tags', async () => {
+    const { config, queue } = await start();
+    const single = s3Job(BUCKET, `${prefix}astronaut.jpg`, MODELS);
+    await enqueue(queue, config, [single]);
+    const one = await waitForJob(queue, single.id);
+    expect(one.state).toBe('completed');
+    const doc = one.job.returnvalue;
+    expect(doc).toMatchObject({
+      status: 'completed',
+      id: single.id,
+      source: { bucket: BUCKET, key: single.key },
+      moderation: { decision: 'allow', reasons: [] },
+      provenance: { models: [{ name: 'coco-nanodet' }, { name: 'nsfw-mobilenet-v2' }] },
+    });
+    expect(doc.source.etag).toBe((await inspect.headObject(BUCKET, single.key))?.etag);
+    expect(doc.results.find((r) => r.model.name === 'coco-nanodet')?.labels[0]?.name).toBe('person');
+    expect(await inspect.getJson(BUCKET, `${prefix}results/${single.id}.json`)).toEqual(doc);
+
+    const bulk = ['camera', 'chelsea', 'coffee', 'rocket'].map((n) =>
+      s3Job(BUCKET, `${prefix}${n}.jpg`, MODELS),
+    );
+    await enqueue(queue, config, bulk);
+    for (const job of bulk) {
+      const { state, job: done } = await waitForJob(queue, job.id);
+      expect(state).toBe('completed');
+      const stored = await inspect.getJson(BUCKET, `${prefix}results/${job.id}.json`);
+      expect(stored).toEqual(done.returnvalue);
+      const tags = await inspect.getTags(BUCKET, job.key);
+      expect(tags).toEqual(labelqTags(done.returnvalue, config.tags.minConfidence));
+      expect(tags.find((t) => t.key === 'labelq:moderation')?.value).toBe('allow');
+    }
+    const chelsea = await inspect.getTags(BUCKET, `${prefix}chelsea.jpg`);
+    expect(chelsea.find((t) => t.key === 'labelq:labels')?.value).toMatch(/cat/);
+  });
+
+  it('fails poison input at once with the reason code, attemptsMade 1, and a failure document', async () => {
+    const { config, queue } = await start();
+    const garbage = s3Job(BUCKET, `${prefix}garbage.jpg`, MODELS);
+    const missing = s3Job(BUCKET, `${prefix}no-such-object.jpg`, MODELS);
+    await enqueue(queue, config, [garbage, missing]);
+    for (const [job, code] of [
+      [garbage, /^(unsupported_format|image_decode_failed): /],
+      [missing, /^object_not_found: /],
+    ] as const) {
+      const { state, job: failed } = await waitForJob(queue, job.id);
+      expect(state).toBe('failed');
+      expect(failed.failedReason).toMatch(code);
+      expect(failed.attemptsMade).toBe(1);
+      const doc = await inspect.getJson(BUCKET, `${prefix}results/${job.id}.json`);
+      const reasonCode = failed.failedReason.split(':')[0];
+      expect(doc).toMatchObject({
+        status: 'failed',
+        id: job.id,
+        error: { code: reasonCode },
+        attemptsMade: 1,
+      });
+    }
+  });
+
+  it('retries transient S3 failures with backoff, then completes', async () => {
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: s3.port });
+    open.push({ proxy });
+    const { config, queue } = await start({ JOB_ATTEMPTS: '5' }, proxy.endpoint);
+    // The SDK makes 2 attempts per request; 3 resets fail the first job attempt's HEAD for sure.
+    proxy.resetNext(3);
+    // A key of its own: no earlier test's result document to reuse.
+    await inspect.putObject(BUCKET, `${prefix}transient/coffee.jpg`, readPhoto('coffee'));
+    const job = s3Job(BUCKET, `${prefix}transient/coffee.jpg`, MODELS);
+    await enqueue(queue, config, [job]);
+    const { state, job: done } = await waitForJob(queue, job.id);
+    expect(state).toBe('completed');
+    expect(proxy.resets).toBe(3);
+    expect(done.attemptsMade).toBeGreaterThanOrEqual(1);
+    expect(done.returnvalue.provenance.attempt).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a redelivered job reuses the result document (same ETag and models): no new writes', async () => {
+    const { config, queue } = await start();
+    await inspect.putObject(BUCKET, `${prefix}redelivery/rocket.jpg`, readPhoto('rocket'));
+    const job = s3Job(BUCKET, `${prefix}redelivery/rocket.jpg`, MODELS);
+    await enqueue(queue, config, [job]);
+    const first = await waitForJob(queue, job.id);
+    expect(first.state).toBe('completed');
+    const key = `${prefix}results/${job.id}.json`;
+    const before = await inspect.getObjectBytes(BUCKET, key, { maxBytes: 1e6 });
+    const tagsBefore = await inspect.getTags(BUCKET, job.key);
+    // Redelivery: the same job again after it left Redis.
+    await first.job.remove();
+    await enqueue(queue, config, [{ ...job, submittedAt: new Date().toISOString() }]);
+    const second = await waitForJob(queue, job.id);
+    expect(second.state).toBe('completed');
+    const after = await inspect.getObjectBytes(BUCKET, key, { maxBytes: 1e6 });
+    expect(Buffer.from(after.bytes).equals(Buffer.from(before.bytes))).toBe(true);
+    expect(second.job.returnvalue).toEqual(first.job.returnvalue);
+    expect(await inspect.getTags(BUCKET, job.key)).toEqual(tagsBefore);
+  });
+});
