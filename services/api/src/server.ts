@@ -42,6 +42,7 @@ export async function startApi(
   const shutdownQueue = async (): Promise<void> => {
     await queue.close().catch(() => undefined);
     redis.disconnect();
+    storage.destroy();
   };
   try {
     const app = await buildApp({
