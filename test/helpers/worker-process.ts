@@ -14,17 +14,22 @@ export interface WorkerProcess {
   kill(): Promise<void>;
 }
 
-/** Spawns `tsx services/worker/src/main.ts` with exactly `env` (plus PATH, HOME, NODE_OPTIONS). */
+/** Spawns `node --import tsx services/worker/src/main.ts` with exactly `env` (plus PATH, HOME, NODE_OPTIONS). */
 export function spawnWorker(env: Record<string, string>): WorkerProcess {
-  const tsx = join(repoRoot, 'node_modules', '.bin', 'tsx');
   const inherited = Object.fromEntries(
     ['PATH', 'HOME', 'NODE_OPTIONS', 'TMPDIR'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])),
   );
-  const child = spawn(tsx, [join(repoRoot, 'services', 'worker', 'src', 'main.ts')], {
-    cwd: repoRoot,
-    env: { ...inherited, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // node with tsx's loader, not the tsx CLI: the CLI runs the script in a grandchild, and a SIGKILL to the
+  // CLI would leave the real worker running.
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'services', 'worker', 'src', 'main.ts')],
+    {
+      cwd: repoRoot,
+      env: { ...inherited, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (d: Buffer): void => {

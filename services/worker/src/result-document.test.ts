@@ -1,0 +1,61 @@
+import { DEFAULT_POLICY } from '@labelq/moderation';
+import type { ResultDocument } from '@labelq/queue';
+import { describe, expect, it } from 'vitest';
+import { isReusable } from './result-document.ts';
+import { labelqTags } from './tags.ts';
+
+const models = [{ name: 'nsfw-mobilenet-v2', version: '1', sha256: 'a'.repeat(64) }];
+const doc = {
+  status: 'completed',
+  schemaVersion: 1,
+  id: 'obj_0123',
+  source: { bucket: 'b', key: 'k', etag: '"e1"', bytes: 1 },
+  image: { format: 'jpeg', width: 1, height: 1 },
+  results: [
+    {
+      model: models[0]!,
+      labels: [
+        { name: 'Neutral', confidence: 0.9 },
+        { name: 'Porn', confidence: 0.31 },
+        { name: 'Sexy', confidence: 0.05 },
+      ],
+    },
+  ],
+  moderation: {
+    decision: 'allow',
+    reasons: [],
+    policy: DEFAULT_POLICY.version,
+    models: ['nsfw-mobilenet-v2'],
+  },
+  purpose: 'tagging',
+  origin: 's3',
+  provenance: { labelqVersion: '0.1.0', models, attempt: 1 },
+  timings: {} as ResultDocument['timings'],
+} satisfies ResultDocument;
+const expected = { etag: '"e1"', models, schemaVersion: 1, policy: DEFAULT_POLICY };
+
+describe('isReusable', () => {
+  it('accepts the same ETag, model files and policy', () => {
+    expect(isReusable(doc, expected)).toBe(true);
+  });
+  it.each([
+    ['another ETag', { ...expected, etag: '"e2"' }, doc],
+    ['another model file', { ...expected, models: [{ ...models[0]!, sha256: 'b'.repeat(64) }] }, doc],
+    ['another policy', { ...expected, policy: { ...DEFAULT_POLICY, version: 'x' } }, doc],
+    ['a failure document', expected, { ...doc, status: 'failed' }],
+    ['another schema', expected, { ...doc, schemaVersion: 2 }],
+    ['garbage', expected, 'nope'],
+  ])('rejects %s', (_n, exp, existing) => {
+    expect(isReusable(existing, exp)).toBe(false);
+  });
+});
+
+describe('labelqTags', () => {
+  it('orders moderation, labels above the threshold, id', () => {
+    expect(labelqTags(doc, 0.3)).toEqual([
+      { key: 'labelq:moderation', value: 'allow' },
+      { key: 'labelq:labels', value: 'Neutral/Porn' },
+      { key: 'labelq:id', value: 'obj_0123' },
+    ]);
+  });
+});

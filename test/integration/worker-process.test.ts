@@ -1,0 +1,141 @@
+// Worker processes (tsx services/worker/src/main.ts) against real Redis, s3rver and the real model: crash
+// recovery with kill -9, graceful SIGTERM, and the refusal to start on an evicting Redis.
+import { resolveRedis, startRedisServer, type ResolvedRedis } from '@labelq/dev-services';
+import type { ClassifyJobData } from '@labelq/queue';
+import { createObjectStore, type ObjectStore } from '@labelq/storage';
+import { labelqTags } from '@labelq/worker';
+import type { Queue } from 'bullmq';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readPhoto } from '../fixtures/index.ts';
+import { testConfig, testEnv, uniqueName } from '../helpers/env.ts';
+import { enqueue, s3Job, testQueue, waitForActive, waitForJob } from '../helpers/jobs.ts';
+import { startLocalS3, type LocalS3 } from '../helpers/s3.ts';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
+import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.ts';
+
+const MODELS = ['nsfw-mobilenet-v2'];
+const BUCKET = 'worker-proc-it';
+
+describe('worker processes', () => {
+  let redis: ResolvedRedis;
+  let s3: LocalS3;
+  let inspect: ObjectStore;
+  const prefix = `${uniqueName('proc')}/`;
+  const cleanups: (() => Promise<void>)[] = [];
+
+  beforeAll(async () => {
+    redis = await resolveRedis(process.env.REDIS_URL);
+    s3 = await startLocalS3([BUCKET]);
+    inspect = createObjectStore(testConfig({ s3Endpoint: s3.endpoint, bucket: BUCKET }).s3, s3.client);
+  });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  afterAll(async () => {
+    await s3.stop();
+    await redis.stop();
+  });
+
+  function setup(s3Endpoint: string, extra: Record<string, string> = {}) {
+    const queueName = uniqueName('wp');
+    const opts = {
+      redisUrl: redis.url,
+      s3Endpoint,
+      bucket: BUCKET,
+      queueName,
+      extra: {
+        LOG_LEVEL: 'info',
+        MODELS: MODELS.join(','),
+        POOL_THREADS: '1',
+        WORKER_CONCURRENCY: '2',
+        LOCK_DURATION_MS: '2000',
+        JOB_BACKOFF_MS: '100',
+        S3_RESULTS_PREFIX: `${prefix}results/`,
+        ...extra,
+      },
+    };
+    const config = testConfig(opts);
+    const queue: Queue<ClassifyJobData> = testQueue(config);
+    cleanups.push(async () => {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    });
+    return { config, queue, env: (endpoint = s3Endpoint) => testEnv({ ...opts, s3Endpoint: endpoint }) };
+  }
+
+  function worker(env: Record<string, string>): WorkerProcess {
+    const w = spawnWorker(env);
+    cleanups.push(() => w.kill());
+    return w;
+  }
+
+  async function proxy(): Promise<TcpProxy> {
+    const p = await startTcpProxy({ host: '127.0.0.1', port: s3.port });
+    cleanups.push(() => p.close());
+    return p;
+  }
+
+  it('kill -9 mid-job: another worker completes it and the S3 writes equal a single run', async () => {
+    const p = await proxy();
+    const { config, queue, env } = setup(p.endpoint);
+    const key = `${prefix}kill/astronaut.jpg`;
+    await inspect.putObject(BUCKET, key, readPhoto('astronaut'));
+    const a = worker(env());
+    await a.waitFor(/worker started/);
+    // Worker A dies between writing the result document and writing the tags.
+    const tagging = p.holdWhen(/^PUT [^ ]*\?tagging/m);
+    const job = s3Job(BUCKET, key, MODELS);
+    await enqueue(queue, config, [job]);
+    await tagging;
+    const written = await inspect.getObjectBytes(BUCKET, `${prefix}results/${job.id}.json`, {
+      maxBytes: 1e6,
+    });
+    expect(await inspect.getTags(BUCKET, key)).toEqual([]);
+    a.child.kill('SIGKILL');
+    expect(await a.exited).toBe('SIGKILL');
+
+    const b = worker(env(s3.endpoint));
+    const { state, job: done } = await waitForJob(queue, job.id, 90_000);
+    expect(state).toBe('completed');
+    const after = await inspect.getObjectBytes(BUCKET, `${prefix}results/${job.id}.json`, { maxBytes: 1e6 });
+    expect(Buffer.from(after.bytes).equals(Buffer.from(written.bytes))).toBe(true);
+    expect(after.etag).toBe(written.etag);
+    const doc = JSON.parse(Buffer.from(after.bytes).toString()) as typeof done.returnvalue;
+    expect(done.returnvalue).toEqual(doc);
+    expect(await inspect.getTags(BUCKET, key)).toEqual(labelqTags(doc, config.tags.minConfidence));
+    await b.waitFor(/reusing it/, 10_000);
+  });
+
+  it('SIGTERM: finishes the in-flight job, then exits 0', async () => {
+    const p = await proxy();
+    const { config, queue, env } = setup(p.endpoint, { SHUTDOWN_TIMEOUT_MS: '30000' });
+    const key = `${prefix}sigterm/coffee.jpg`;
+    await inspect.putObject(BUCKET, key, readPhoto('coffee'));
+    const w = worker(env());
+    await w.waitFor(/worker started/);
+    // Freeze the image download so the job is surely in flight when the signal arrives.
+    const download = p.holdWhen(/^GET [^ ?]*sigterm\/coffee\.jpg[? ]/m);
+    const job = s3Job(BUCKET, key, MODELS);
+    await enqueue(queue, config, [job]);
+    await download;
+    await waitForActive(queue, job.id);
+    w.child.kill('SIGTERM');
+    await w.waitFor(/shutting down/);
+    p.release();
+    expect(await w.exited).toBe(0);
+    const { state, job: done } = await waitForJob(queue, job.id, 5000);
+    expect(state).toBe('completed');
+    expect(done.returnvalue.moderation?.decision).toBe('allow');
+    expect(await inspect.getJson(BUCKET, `${prefix}results/${job.id}.json`)).toEqual(done.returnvalue);
+  });
+
+  it('refuses to start against Redis with an eviction policy', async () => {
+    const evicting = await startRedisServer({ args: ['--maxmemory-policy', 'allkeys-lru'] });
+    cleanups.push(() => evicting.stop());
+    const { env } = setup(s3.endpoint);
+    const w = worker({ ...env(), REDIS_URL: evicting.url });
+    expect(await w.exited).toBe(1);
+    expect(w.output()).toMatch(/redis_eviction_policy/);
+    expect(w.output()).toMatch(/allkeys-lru/);
+  });
+});
