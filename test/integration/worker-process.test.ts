@@ -1,12 +1,15 @@
 // Worker processes (tsx services/worker/src/main.ts) against real Redis, s3rver and the real model: crash
 // recovery with kill -9, graceful SIGTERM, and the refusal to start on an evicting Redis.
-import { resolveRedis, startRedisServer, type ResolvedRedis } from '@labelq/dev-services';
+import { freePort, resolveRedis, startRedisServer, type ResolvedRedis } from '@labelq/dev-services';
 import type { ClassifyJobData } from '@labelq/queue';
 import { createObjectStore, type ObjectStore } from '@labelq/storage';
 import { labelqTags } from '@labelq/worker';
 import type { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readPhoto } from '../fixtures/index.ts';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { modelsDir, readPhoto } from '../fixtures/index.ts';
 import { testConfig, testEnv, uniqueName } from '../helpers/env.ts';
 import { enqueue, s3Job, testQueue, waitForActive, waitForJob } from '../helpers/jobs.ts';
 import { startLocalS3, type LocalS3 } from '../helpers/s3.ts';
@@ -137,5 +140,22 @@ describe('worker processes', () => {
     expect(await w.exited).toBe(1);
     expect(w.output()).toMatch(/redis_eviction_policy/);
     expect(w.output()).toMatch(/allkeys-lru/);
+  });
+
+  it('refuses to start without Redis, or with a model file that does not match its manifest', async () => {
+    const { env } = setup(s3.endpoint);
+    const noRedis = worker({ ...env(), REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    expect(await noRedis.exited).toBe(1);
+    expect(noRedis.output()).toMatch(/queue_unavailable/);
+
+    const dir = await mkdtemp(join(tmpdir(), 'labelq-models-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await copyFile(join(modelsDir, 'nsfw-mobilenet-v2.json'), join(dir, 'nsfw-mobilenet-v2.json'));
+    const onnx = await readFile(join(modelsDir, 'nsfw-mobilenet-v2.onnx'));
+    onnx[onnx.length - 1] ^= 0xff;
+    await writeFile(join(dir, 'nsfw-mobilenet-v2.onnx'), onnx);
+    const badModel = worker({ ...env(), MODELS_DIR: dir });
+    expect(await badModel.exited).toBe(1);
+    expect(badModel.output()).toMatch(/model_checksum_mismatch/);
   });
 });
