@@ -152,7 +152,7 @@ describe('worker processes', () => {
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     await copyFile(join(modelsDir, 'nsfw-mobilenet-v2.json'), join(dir, 'nsfw-mobilenet-v2.json'));
     const onnx = await readFile(join(modelsDir, 'nsfw-mobilenet-v2.onnx'));
-    onnx[onnx.length - 1] ^= 0xff;
+    onnx.writeUInt8(onnx.readUInt8(onnx.length - 1) ^ 0xff, onnx.length - 1);
     await writeFile(join(dir, 'nsfw-mobilenet-v2.onnx'), onnx);
     const badModel = worker({ ...env(), MODELS_DIR: dir });
     expect(await badModel.exited).toBe(1);
