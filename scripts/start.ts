@@ -6,7 +6,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
 /** How long the survivor gets to drain after SIGTERM before SIGKILL, ms (the worker's own is SHUTDOWN_TIMEOUT_MS). */
 const KILL_AFTER_MS = 60_000;
 
@@ -17,7 +16,8 @@ function startService(name: 'api' | 'worker'): void {
   // Children inherit the environment: only packages/config reads it, inside each service.
   // Own process group: Ctrl-C reaches only this process, which forwards exactly one SIGTERM (the worker treats
   // a second signal as "exit now").
-  const child = spawn(tsx, [join(root, 'services', name, 'src', 'main.ts')], {
+  // `node --import tsx` rather than the tsx CLI: the CLI runs the script in a grandchild that signals miss.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'services', name, 'src', 'main.ts')], {
     cwd: root,
     stdio: 'inherit',
     detached: true,

@@ -15,7 +15,7 @@ export interface ServiceProcess {
 }
 
 export interface SpawnServiceOptions {
-  /** Repository root (where node_modules/.bin/tsx lives). */
+  /** Repository root (tsx resolves from its node_modules). */
   root: string;
   /** Environment of the child; the parent's is not inherited beyond PATH, HOME and NODE_OPTIONS. */
   env: Record<string, string>;
@@ -27,12 +27,12 @@ const TAIL_BYTES = 8192;
 
 /** Starts `services/<name>/src/main.ts` with tsx and the given environment (how its Config is built). */
 export function spawnService(name: string, options: SpawnServiceOptions): ServiceProcess {
-  const tsx = join(options.root, 'node_modules', '.bin', 'tsx');
   const entry = join(options.root, 'services', name, 'src', 'main.ts');
   const inherited = Object.fromEntries(
     ['PATH', 'HOME', 'NODE_OPTIONS', 'TMPDIR'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])),
   );
-  const child = spawn(tsx, [entry], {
+  // `node --import tsx` rather than the tsx CLI: the CLI runs the script in a grandchild that SIGKILL misses.
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: options.root,
     env: { ...inherited, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
