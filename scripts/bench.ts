@@ -133,6 +133,7 @@ async function main(): Promise<number> {
       try {
         const report = await runVariant(spec, {
           runDir,
+          cpuProfile: opts.cpuProfile,
           timeoutSeconds: opts.timeoutSeconds,
           redisPid: services?.redisPid,
           ...(stalls ? { stalls } : {}),

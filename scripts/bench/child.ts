@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { VariantName } from './options.ts';
 import type { ChildResult, VariantSpec } from './protocol.ts';
+import { profilePhaseTo, profileWritten } from './profile.ts';
 import { quietSdkNodeVersionWarning } from './quiet.ts';
 import { reason } from './variants/common.ts';
 
@@ -32,8 +33,10 @@ if (specPath === undefined) {
   process.exit(2);
 }
 const spec = JSON.parse(readFileSync(specPath, 'utf8')) as VariantSpec;
+if (spec.cpuProfileFile !== undefined) profilePhaseTo(spec.cpuProfileFile);
 try {
   const result = await (await runnerFor(spec.variant))(spec);
+  await profileWritten();
   writeFileSync(spec.resultFile, JSON.stringify(result));
   // Worker threads, sandboxes or tfjs may hold handles; the numbers are written, so leave now.
   process.exit(0);

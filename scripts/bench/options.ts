@@ -47,6 +47,11 @@ export interface BenchOptions {
   timeoutSeconds: number;
   /** tfjs backend for the nsfwjs baseline. Default `wasm` (falls back to `cpu` if it cannot load). */
   nsfwjsBackend: 'wasm' | 'cpu';
+  /**
+   * Writes a V8 CPU profile of each child's main thread over the measured phase to
+   * `<run dir>/<variant>.cpuprofile` (summarise with `scripts/bench/profile-summary.ts`). Default false.
+   */
+  cpuProfile: boolean;
   /** Event-loop delay histogram resolution, ms. Default 2. */
   loopResolutionMs: number;
 }
@@ -64,7 +69,8 @@ const USAGE = `pnpm bench [options]
   --intra-op N      onnxruntime intra-op threads (default: config default)
   --concurrency N   worker concurrency (default: config default)
   --timeout S       per-variant time limit in seconds (default 1800)
-  --nsfwjs-backend  wasm (default) or cpu: tfjs backend of the nsfwjs baseline`;
+  --nsfwjs-backend  wasm (default) or cpu: tfjs backend of the nsfwjs baseline
+  --cpu-profile     write each child's main-thread CPU profile over the measured phase to the run folder`;
 
 function positiveInt(name: string, value: string | undefined, min = 1): number | undefined {
   if (value === undefined) return undefined;
@@ -106,6 +112,7 @@ export function parseBenchArgs(
         concurrency: { type: 'string' },
         timeout: { type: 'string' },
         'nsfwjs-backend': { type: 'string' },
+        'cpu-profile': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -139,6 +146,7 @@ export function parseBenchArgs(
     workDir: '.bench',
     timeoutSeconds: positiveInt('timeout', v.timeout) ?? 1800,
     nsfwjsBackend: backend,
+    cpuProfile: v['cpu-profile'],
     loopResolutionMs: 2,
   };
 }

@@ -26,6 +26,8 @@ export interface VariantSpec {
   loopResolutionMs: number;
   /** tfjs backend of the nsfwjs variant: 'wasm' (falls back to 'cpu' when it cannot load) or 'cpu'. */
   nsfwjsBackend: 'wasm' | 'cpu';
+  /** When set, the child writes a V8 CPU profile of its main thread over the measured phase here. */
+  cpuProfileFile?: string;
   /** Where the child writes its {@link ChildResult} as JSON. */
   resultFile: string;
 }
@@ -48,6 +50,11 @@ export interface ChildResult {
   imagesPerSec: number;
   /** process.cpuUsage (user + system, all threads) of the child plus its child processes, per image. */
   cpuMsPerImage: number;
+  /**
+   * CPU of the child's main thread alone per image (part of cpuMsPerImage): what the event loop spends on S3,
+   * BullMQ and job bookkeeping (or, in main-thread/nsfwjs, on inference too). Null without Linux /proc.
+   */
+  mainThreadCpuMsPerImage: number | null;
   loopDelayMs: LoopDelay;
   /**
    * Share of the measured phase the main thread's event loop was busy (0..1). Low utilisation with high delay

@@ -9,6 +9,8 @@ import type { ChildResult, RunReport, VariantSpec } from './protocol.ts';
 export interface RunContext {
   /** Folder for spec, result and log files. */
   runDir: string;
+  /** Ask the child for a CPU profile of its measured phase (`<runDir>/<name>.cpuprofile`). Default false. */
+  cpuProfile?: boolean;
   timeoutSeconds: number;
   /** redis-server pid whose CPU counts as a service cost; undefined when not readable. */
   redisPid: number | undefined;
@@ -43,7 +45,11 @@ export async function runVariant(spec: Omit<VariantSpec, 'resultFile'>, ctx: Run
   const specFile = join(ctx.runDir, `${base}.spec.json`);
   const resultFile = join(ctx.runDir, `${base}.result.json`);
   const logFile = join(ctx.runDir, `${base}.log`);
-  writeFileSync(specFile, JSON.stringify({ ...spec, resultFile }));
+  const cpuProfileFile = ctx.cpuProfile ? join(ctx.runDir, `${base}.cpuprofile`) : undefined;
+  writeFileSync(
+    specFile,
+    JSON.stringify({ ...spec, resultFile, ...(cpuProfileFile ? { cpuProfileFile } : {}) }),
+  );
   const log = openSync(logFile, 'w');
   const child = spawn(process.execPath, ['--import', 'tsx', join('scripts', 'bench', 'child.ts'), specFile], {
     cwd: REPO_ROOT,

@@ -1,5 +1,7 @@
 // Pieces every variant shares: loading the image bytes, a bounded task runner, and the result record.
 import { readFile } from 'node:fs/promises';
+import type { Config } from '@labelq/config';
+import { pino, type Logger } from 'pino';
 import type { PhaseNumbers } from '../metrics.ts';
 import { round } from '../metrics.ts';
 import type { BenchImage, ChildResult, VariantSpec } from '../protocol.ts';
@@ -77,6 +79,7 @@ export function childResult(
     elapsedMs: round(phase.elapsedMs),
     imagesPerSec: round((images * 1000) / phase.elapsedMs),
     cpuMsPerImage: round(phase.cpuMs / images),
+    mainThreadCpuMsPerImage: phase.mainThreadCpuMs === null ? null : round(phase.mainThreadCpuMs / images),
     loopDelayMs: phase.loopDelayMs,
     loopUtilization: phase.loopUtilization,
     peakRssMb: phase.peakRssMb,
@@ -90,4 +93,9 @@ export function reason(err: unknown): string {
   if (err instanceof Error)
     return `${(err as { code?: string }).code ?? err.name}: ${err.message}`.slice(0, 300);
   return String(err).slice(0, 300);
+}
+
+/** The logger services/worker/src/main.ts builds (same level from config, same destination: stdout, here the run's log file). */
+export function benchLogger(config: Config): Logger {
+  return pino({ level: config.logLevel, base: { service: 'worker', pid: process.pid } });
 }

@@ -1,30 +1,26 @@
-// Variant 3, "main-thread": the same BullMQ worker doing S3 + sharp + ORT on its own main thread (the design
-// labelq forbids: ORT's session.run blocks the event loop, so lock renewals and Redis replies wait).
-import { Worker } from 'bullmq';
+// Variant 3, "main-thread": the shipped worker (createWorkerRuntime, same processor, same S3 and result-document
+// work) given a pool that runs sharp + ORT on the worker's own main thread: the design labelq forbids, since
+// ORT's session.run blocks the event loop, so lock renewals and Redis replies wait.
 import { loadConfig } from '@labelq/config';
-import type { ClassifyJobData } from '@labelq/queue';
+import { createWorkerRuntime } from '@labelq/worker';
 import type { ChildResult, VariantSpec } from '../protocol.ts';
-import { childResult } from './common.ts';
-import { createInlineProcessor } from './inline-processor.ts';
+import { benchLogger, childResult } from './common.ts';
+import { createInlinePool } from './inline-pool.ts';
 import { measureQueue, WorkerWatch } from './queue-harness.ts';
 
 export async function runMainThread(spec: VariantSpec): Promise<ChildResult> {
   const config = loadConfig(spec.env);
   // What a main-thread design gets by default: ORT spreads one session over every core labelq's pool would use.
   const intraOp = config.pool.threads * config.pool.intraOpThreads;
-  const processor = await createInlineProcessor(config, spec.models, intraOp);
+  const pool = await createInlinePool({
+    modelsDir: config.models.dir,
+    models: spec.models,
+    intraOpThreads: intraOp,
+    maxInputPixels: config.pool.maxInputPixels,
+  });
+  const runtime = await createWorkerRuntime(config, { logger: benchLogger(config), pool });
   const watch = new WorkerWatch();
-  const worker = new Worker<ClassifyJobData, number>(
-    config.queue.name,
-    (job) => processor.process(job.data),
-    {
-      connection: { url: config.redis.url },
-      prefix: config.queue.prefix,
-      concurrency: config.worker.concurrency,
-      lockDuration: config.worker.lockDurationMs,
-    },
-  );
-  watch.attach(worker);
+  watch.attach(runtime.worker);
   try {
     const { phase, failed, notes } = await measureQueue(spec, config);
     notes.push(`one ORT session per model on the main thread, intraOpNumThreads ${intraOp}`);
@@ -37,7 +33,7 @@ export async function runMainThread(spec: VariantSpec): Promise<ChildResult> {
       notes,
     });
   } finally {
-    await worker.close();
-    processor.close();
+    await runtime.close();
+    await pool.close();
   }
 }

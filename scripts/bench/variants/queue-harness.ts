@@ -4,7 +4,7 @@ import type { Config } from '@labelq/config';
 import {
   JOB_DATA_VERSION,
   JOB_NAME,
-  PRIORITY,
+  classifyJobOptions,
   normalizeModels,
   objectImageId,
   type ClassifyJobData,
@@ -63,12 +63,8 @@ async function addJobs(
         return {
           name: JOB_NAME,
           data,
-          opts: {
-            jobId: data.id,
-            priority: PRIORITY.tagging,
-            attempts: config.worker.attempts,
-            backoff: { type: 'exponential', delay: config.worker.backoffMs },
-          },
+          // The options the API gives every classify job (attempts, labelq's backoff, retention).
+          opts: classifyJobOptions(config, data),
         };
       }),
     );

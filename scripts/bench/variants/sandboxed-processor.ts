@@ -1,11 +1,17 @@
-// The processor each BullMQ sandbox thread loads (through sandboxed-processor.mjs): its own ORT sessions, its
-// own S3 client, created on the sandbox's first job and reused.
+// The processor each BullMQ sandbox thread loads (through sandboxed-processor.mjs): the worker's own processor
+// (createProcessor: HEAD, result-document check, byte budget, GET, moderation, result document, tags) with
+// its own ORT sessions and S3 client, created on the sandbox's first job and reused.
 import { workerData } from 'node:worker_threads';
 import type { Job } from 'bullmq';
 import sharp from 'sharp';
 import { loadConfig } from '@labelq/config';
-import type { ClassifyJobData } from '@labelq/queue';
-import { createInlineProcessor, type InlineProcessor } from './inline-processor.ts';
+import { loadModerationPolicy } from '@labelq/moderation';
+import type { ClassifyJobData, ResultDocument } from '@labelq/queue';
+import { createObjectStore } from '@labelq/storage';
+import { ByteBudget, createProcessor } from '@labelq/worker';
+import { quietSdkNodeVersionWarning } from '../quiet.ts';
+import { benchLogger } from './common.ts';
+import { createInlinePool } from './inline-pool.ts';
 
 /** What the sandboxed variant passes each sandbox thread (BullMQ `workerThreadsOptions.workerData`). */
 export interface SandboxData {
@@ -13,17 +19,33 @@ export interface SandboxData {
   models: string[];
 }
 
+quietSdkNodeVersionWarning();
 // Same per-thread settings as labelq's pool threads: one libvips thread, no cache.
 sharp.concurrency(1);
 sharp.cache(false);
 
-let processor: Promise<InlineProcessor> | undefined;
+type Processor = (job: Job<ClassifyJobData>) => Promise<ResultDocument>;
+let processor: Promise<Processor> | undefined;
 
-export default async function processClassifyJob(job: Job<ClassifyJobData>): Promise<number> {
-  const data = workerData as SandboxData;
-  processor ??= (async () => {
-    const config = loadConfig(data.env);
-    return createInlineProcessor(config, data.models, config.pool.intraOpThreads);
-  })();
-  return (await processor).process(job.data);
+async function build(data: SandboxData): Promise<Processor> {
+  const config = loadConfig(data.env);
+  const pool = await createInlinePool({
+    modelsDir: config.models.dir,
+    models: data.models,
+    intraOpThreads: config.pool.intraOpThreads,
+    maxInputPixels: config.pool.maxInputPixels,
+  });
+  return createProcessor({
+    config,
+    pool,
+    store: createObjectStore(config.s3),
+    policy: await loadModerationPolicy(config.moderation.policyFile),
+    budget: new ByteBudget(config.worker.maxBytesInFlight),
+    logger: benchLogger(config),
+  });
+}
+
+export default async function processClassifyJob(job: Job<ClassifyJobData>): Promise<ResultDocument> {
+  processor ??= build(workerData as SandboxData);
+  return (await processor)(job);
 }
