@@ -132,11 +132,36 @@ describe('worker runtime (in-process)', () => {
     }
   });
 
+  it('with a byte budget smaller than one image, jobs wait for it (re-downloading) and all complete', async () => {
+    // Every image is clamped to the whole budget: one download at a time, the others take the path that
+    // drops the opened GetObject and downloads again once their bytes are reserved.
+    const { config, queue } = await start({
+      WORKER_MAX_BYTES_IN_FLIGHT: '1000',
+      S3_RESULTS_PREFIX: `${prefix}budget-results/`,
+    });
+    const jobs = photoNames.map((name) => ({ name, job: s3Job(BUCKET, `${prefix}${name}.jpg`, MODELS) }));
+    await enqueue(
+      queue,
+      config,
+      jobs.map((j) => j.job),
+    );
+    const waits: number[] = [];
+    for (const { name, job } of jobs) {
+      const { state, job: done } = await waitForJob(queue, job.id);
+      expect(state, done.failedReason).toBe('completed');
+      expect(done.returnvalue.source.etag).toBe((await inspect.headObject(BUCKET, job.key))?.etag);
+      expect(done.returnvalue.source.bytes).toBe(readPhoto(name).length);
+      waits.push(done.returnvalue.timings.budgetWaitMs);
+    }
+    expect(Math.max(...waits)).toBeGreaterThan(0);
+  });
+
   it('retries transient S3 failures with backoff, then completes', async () => {
     const proxy = await startTcpProxy({ host: '127.0.0.1', port: s3.port });
     open.push({ proxy });
     const { config, queue } = await start({ JOB_ATTEMPTS: '5' }, proxy.endpoint);
-    // The SDK makes 2 attempts per request; 3 resets fail the first job attempt's HEAD for sure.
+    // The SDK makes 2 attempts per request; the attempt's first two requests (source GET and result-document
+    // GET, in parallel) need 4 connections, so 3 resets fail the first job attempt for sure.
     proxy.resetNext(3);
     // A key of its own: no earlier test's result document to reuse.
     await inspect.putObject(BUCKET, `${prefix}transient/coffee.jpg`, readPhoto('coffee'));

@@ -24,4 +24,23 @@ describe('ByteBudget', () => {
     big();
     expect(budget.inUse).toBe(0);
   });
+
+  it('tryAcquire reserves only without waiting and never jumps the FIFO queue', async () => {
+    const budget = new ByteBudget(100);
+    const r1 = budget.tryAcquire(70);
+    expect(r1).toBeDefined();
+    expect(budget.tryAcquire(40)).toBeUndefined();
+    expect(budget.inUse).toBe(70);
+    const waiting = budget.acquire(40);
+    // 20 would fit, but someone is queued.
+    expect(budget.tryAcquire(20)).toBeUndefined();
+    r1!();
+    const r2 = await waiting;
+    expect(budget.inUse).toBe(40);
+    const r3 = budget.tryAcquire(60);
+    expect(budget.inUse).toBe(100);
+    r2();
+    r3!();
+    expect(budget.inUse).toBe(0);
+  });
 });

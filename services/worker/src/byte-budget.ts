@@ -20,12 +20,29 @@ export class ByteBudget {
 
   /** Waits until `bytes` are free, reserves them and returns the release function (idempotent). */
   async acquire(bytes: number): Promise<() => void> {
-    const n = Math.min(Math.max(0, bytes), this.capacity);
-    if (this.waiters.length === 0 && n <= this.available) {
-      this.available -= n;
-    } else {
-      await new Promise<void>((resolve) => this.waiters.push({ bytes: n, resolve }));
-    }
+    const now = this.tryAcquire(bytes);
+    if (now !== undefined) return now;
+    const n = this.clamp(bytes);
+    await new Promise<void>((resolve) => this.waiters.push({ bytes: n, resolve }));
+    return this.releaser(n);
+  }
+
+  /**
+   * Reserves `bytes` only if that needs no waiting (free bytes and nobody queued, so FIFO order holds) and
+   * returns the release function; undefined otherwise, with nothing reserved.
+   */
+  tryAcquire(bytes: number): (() => void) | undefined {
+    const n = this.clamp(bytes);
+    if (this.waiters.length > 0 || n > this.available) return undefined;
+    this.available -= n;
+    return this.releaser(n);
+  }
+
+  private clamp(bytes: number): number {
+    return Math.min(Math.max(0, bytes), this.capacity);
+  }
+
+  private releaser(n: number): () => void {
     let released = false;
     return () => {
       if (released) return;
