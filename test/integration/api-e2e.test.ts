@@ -138,5 +138,13 @@ describe('upload -> labels', () => {
     expect((await settled(bulk.jobs[0]!.id)).status).toBe('completed');
     const missing = await settled(bulk.jobs[1]!.id);
     expect(missing).toMatchObject({ status: 'failed', error: { code: 'object_not_found' } });
+
+    // Once the object exists, resubmitting the failed key runs it again (not a no-op add onto the failed job).
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'in/missing.jpg', Body: readPhoto('coffee') }));
+    const again = (await (await post({ key: 'in/missing.jpg', models: ['coco-nanodet'] })).json()) as Status;
+    expect(again).toMatchObject({ id: missing.id, status: 'queued', duplicate: false });
+    const found = await settled(missing.id);
+    expect(found.status).toBe('completed');
+    expect(labels(found, 'coco-nanodet')[0]).toBe('cup');
   });
 });

@@ -97,6 +97,11 @@ function fromDocument(id: string, doc: Doc): ImageStatusBody {
   };
 }
 
+/** The status a finished job's S3 document records; undefined when `doc` is not such a document. */
+export function documentStatus(doc: unknown): ImageStatus | undefined {
+  return isDoc(doc) ? fromDocument('', doc).status : undefined;
+}
+
 /** What Redis knows of a job: the job and its client-facing state; undefined when BullMQ does not hold it. */
 export interface JobSnapshot {
   job: Job<ClassifyJobData>;

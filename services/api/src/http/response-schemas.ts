@@ -29,7 +29,11 @@ export const acceptedSchema = {
   properties: {
     id: { type: 'string', description: 'Image id, derived from the content (or bucket/key) and model set' },
     status,
-    duplicate: { type: 'boolean', description: 'True when this image was already submitted' },
+    duplicate: {
+      type: 'boolean',
+      description:
+        'True when this submission joined an existing queued, active or completed job or result (nothing new was queued)',
+    },
     links,
   },
 } as const;

@@ -59,6 +59,13 @@ export const jobItemSchema = z.strictObject({
   models: modelsSchema.optional(),
   purpose: purposeSchema.default('tagging'),
   metadata: metadataObjectSchema.optional(),
+  /** Re-run even when a completed result exists (the source object may have changed). Default false. */
+  force: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Re-run a key that already completed (its object may have changed); a failed key is always re-run',
+    ),
 });
 export type JobItem = z.output<typeof jobItemSchema>;
 

@@ -5,13 +5,12 @@ import type { ApiDeps } from '../deps.ts';
 import { jobsBodyDocSchema, jobsBodySchema, MAX_BULK_JOBS } from '../http/schemas.ts';
 import { parseOrThrow, zodJsonSchema } from '../http/validation.ts';
 import { acceptedSchema, bulkAcceptedSchema, errorSchema } from '../http/response-schemas.ts';
-import { selfLink } from '../status.ts';
 import { assertBucketAllowed, JOB_NAME, jobData, jobOptions, resolveModels } from '../submit.ts';
-import { withDeadline } from '../timeout.ts';
+import { submitJobs } from '../submit-jobs.ts';
 
 /** `POST /v1/jobs`: classify objects already in an allowed bucket, one or up to 1000 in one addBulk. */
 export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number): void {
-  const { config, queue } = deps;
+  const { config } = deps;
   app.post(
     '/v1/jobs',
     {
@@ -22,7 +21,11 @@ export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number
         summary: `Classify objects already in S3 (one, or up to ${MAX_BULK_JOBS})`,
         description:
           'A single object answers `{id, status, links}`; an array answers `{count, jobs}` in the same order. ' +
-          'Buckets outside S3_ALLOWED_BUCKETS answer 403 and nothing is queued.',
+          'Buckets outside S3_ALLOWED_BUCKETS answer 403 and nothing is queued. Each item answers its real ' +
+          'status: a key already queued, active or completed answers that status with `duplicate: true`; a failed ' +
+          'one is queued again. ' +
+          "`force: true` also re-runs a completed key (the worker reuses the result when the object's ETag " +
+          'is unchanged and recomputes it when the object changed).',
         body: zodJsonSchema(jobsBodySchema, jobsBodyDocSchema),
         response: {
           202: { oneOf: [acceptedSchema, bulkAcceptedSchema] },
@@ -33,7 +36,7 @@ export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number
     },
     async (request, reply) => {
       const items = parseOrThrow(jobsBodySchema, request.body, 'body');
-      const jobs = items.map((item, index) => {
+      const submissions = items.map((item, index) => {
         const bucket = item.bucket ?? config.s3.bucket;
         try {
           assertBucketAllowed(config, bucket);
@@ -47,7 +50,7 @@ export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number
             origin: 's3',
             metadata: item.metadata,
           });
-          return { name: JOB_NAME, data, opts: jobOptions(config, data) };
+          return { job: { name: JOB_NAME, data, opts: jobOptions(config, data) }, force: item.force };
         } catch (err) {
           // Name the offending item of a bulk request; nothing is queued.
           if (err instanceof LabelqError && Array.isArray(request.body)) {
@@ -58,15 +61,14 @@ export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number
           throw err;
         }
       });
-      await withDeadline(() => queue.addBulk(jobs), timeoutMs, 'queue_unavailable', 'Redis');
-      const accepted = jobs.map((j) => ({
-        id: j.data.id,
-        status: 'queued',
-        links: { self: selfLink(j.data.id) },
-      }));
+      const accepted = await submitJobs(deps, submissions, timeoutMs);
       request.log.info(
-        { count: accepted.length, imageIds: accepted.slice(0, 10).map((a) => a.id) },
-        'object jobs queued',
+        {
+          count: accepted.length,
+          queued: accepted.filter((a) => !a.duplicate).length,
+          imageIds: accepted.slice(0, 10).map((a) => a.id),
+        },
+        'object jobs accepted',
       );
       return reply
         .status(202)

@@ -1,0 +1,185 @@
+// Resubmissions of known ids over real HTTP, the shared Redis and an embedded s3rver. Jobs are moved through
+// their states by a processor-less BullMQ worker in the test (take the job, fail or complete it), so each case
+// sets up exactly the state it needs.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '@labelq/api';
+import { loadConfig, type Config } from '@labelq/config';
+import { s3ClientFor, S3RVER_CREDENTIALS, startS3rver, type S3rverHandle } from '@labelq/dev-services';
+import type { ClassifyJobData } from '@labelq/queue';
+import { createApiStorage } from '../../services/api/src/storage-s3.ts';
+import { readPhoto } from '../fixtures/index.ts';
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+const BUCKET = 'labelq-resubmit-test';
+const MODELS = ['alpha-net'];
+
+let s3: S3rverHandle;
+let s3Client: S3Client;
+let dataDir: string;
+let config: Config;
+let redis: Redis;
+let queue: Queue<ClassifyJobData>;
+let worker: Worker<ClassifyJobData>;
+let app: Awaited<ReturnType<typeof buildApp>>;
+let base: string;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'labelq-resubmit-'));
+  s3 = await startS3rver({ dir: dataDir, buckets: [BUCKET] });
+  s3Client = s3ClientFor(s3.endpoint);
+  const run = randomUUID().slice(0, 8);
+  config = loadConfig({
+    REDIS_URL,
+    QUEUE_NAME: `api-resubmit-${run}`,
+    S3_ENDPOINT: s3.endpoint,
+    S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    S3_BUCKET: BUCKET,
+    S3_UPLOADS_PREFIX: `${run}/uploads/`,
+    S3_RESULTS_PREFIX: `${run}/results/`,
+    S3_CHECKSUMS: 'WHEN_REQUIRED',
+    JOB_ATTEMPTS: '1',
+    LOG_LEVEL: 'silent',
+  });
+  redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  queue = new Queue<ClassifyJobData>(config.queue.name, { connection: redis, prefix: config.queue.prefix });
+  // No processor: the test takes jobs itself. Its own connection (workers block on theirs).
+  worker = new Worker<ClassifyJobData>(config.queue.name, null, {
+    connection: { host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null },
+    prefix: config.queue.prefix,
+    autorun: false,
+  });
+  const storage = createApiStorage(config);
+  app = await buildApp({ config, logger: pino({ level: 'silent' }), queue, storage, models: MODELS });
+  base = await app.listen({ host: '127.0.0.1', port: 0 });
+});
+
+afterEach(async () => {
+  await queue.drain(true);
+});
+
+afterAll(async () => {
+  await app?.close();
+  await worker?.close();
+  await queue?.obliterate({ force: true }).catch(() => undefined);
+  await queue?.close();
+  redis?.disconnect();
+  await s3?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+interface Accepted {
+  id: string;
+  status: string;
+  duplicate: boolean;
+  count: number;
+  jobs: Accepted[];
+}
+
+async function postJobs(body: unknown): Promise<Accepted> {
+  const res = await fetch(`${base}/v1/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(res.status).toBe(202);
+  return (await res.json()) as Accepted;
+}
+
+async function statusOf(id: string): Promise<string> {
+  const res = await fetch(`${base}/v1/images/${id}`);
+  return ((await res.json()) as { status: string }).status;
+}
+
+/** Takes the next job (it must be `id`) as a worker would and fails or completes it. */
+async function finish(id: string, outcome: { fail: string } | { complete: object }): Promise<void> {
+  const token = randomUUID();
+  const job = await worker.getNextJob(token, { block: false });
+  expect(job?.id).toBe(id);
+  if ('fail' in outcome) await job!.moveToFailed(new UnrecoverableError(outcome.fail), token, false);
+  else await job!.moveToCompleted(outcome.complete, token, false);
+}
+
+async function putDocument(id: string, doc: object): Promise<void> {
+  await s3Client.send(
+    new PutObjectCommand({
+      Bucket: BUCKET,
+      Key: `${config.s3.resultsPrefix}${id}.json`,
+      Body: JSON.stringify(doc),
+      ContentType: 'application/json',
+    }),
+  );
+}
+
+const failureDoc = (id: string) => ({
+  status: 'failed',
+  schemaVersion: 1,
+  id,
+  source: { bucket: BUCKET, key: 'x' },
+  error: { code: 'storage_unavailable', message: 'S3 was down' },
+  attemptsMade: 5,
+  timings: { submittedAt: new Date().toISOString(), finishedAt: new Date().toISOString() },
+});
+
+describe('POST /v1/jobs resubmissions', () => {
+  it('re-runs a key that failed because its object was missing once it exists', async () => {
+    const key = `late/${randomUUID()}.jpg`;
+    const first = await postJobs({ key });
+    expect(first).toMatchObject({ status: 'queued', duplicate: false });
+    await finish(first.id, { fail: `object_not_found: s3://${BUCKET}/${key} does not exist` });
+    expect(await statusOf(first.id)).toBe('failed');
+
+    await s3Client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: readPhoto('chelsea') }));
+    const again = await postJobs({ key });
+    expect(again).toMatchObject({ id: first.id, status: 'queued', duplicate: false });
+    // Really queued again (not a no-op add onto the failed job), with fresh attempts.
+    const job = await queue.getJob(first.id);
+    expect(await job?.getState()).toBe('prioritized');
+    expect(job?.attemptsMade).toBe(0);
+    expect(await statusOf(first.id)).toBe('queued');
+  });
+
+  it('answers a completed key as a completed duplicate, and re-runs it with force', async () => {
+    const key = `done/${randomUUID()}.jpg`;
+    const first = await postJobs({ key });
+    await finish(first.id, { complete: { status: 'completed', id: first.id } });
+
+    const again = await postJobs([{ key }, { key: 'done/other.jpg' }]);
+    expect(again.jobs[0]).toMatchObject({ id: first.id, status: 'completed', duplicate: true });
+    expect(again.jobs[1]).toMatchObject({ status: 'queued', duplicate: false });
+    expect(await (await queue.getJob(first.id))?.getState()).toBe('completed');
+
+    const forced = await postJobs({ key, force: true });
+    expect(forced).toMatchObject({ id: first.id, status: 'queued', duplicate: false });
+    expect(await (await queue.getJob(first.id))?.getState()).toBe('prioritized');
+  });
+
+  it('uses the S3 document when the job has left Redis: failed re-runs, completed is a duplicate', async () => {
+    const failedKey = `gone/${randomUUID()}.jpg`;
+    const doneKey = `gone/${randomUUID()}.jpg`;
+    const probe = await postJobs([{ key: failedKey }, { key: doneKey }]);
+    const [failedId, doneId] = probe.jobs.map((j) => j.id) as [string, string];
+    await queue.drain(true);
+    await putDocument(failedId, failureDoc(failedId));
+    await putDocument(doneId, { status: 'completed', id: doneId, results: [] });
+    expect(await statusOf(failedId)).toBe('failed');
+
+    const again = await postJobs([{ key: failedKey }, { key: doneKey }]);
+    expect(again.jobs[0]).toMatchObject({ id: failedId, status: 'queued', duplicate: false });
+    expect(again.jobs[1]).toMatchObject({ id: doneId, status: 'completed', duplicate: true });
+    expect(await queue.getJob(failedId)).toBeDefined();
+    expect(await queue.getJob(doneId)).toBeUndefined();
+
+    const forced = await postJobs({ key: doneKey, force: true });
+    expect(forced).toMatchObject({ id: doneId, status: 'queued', duplicate: false });
+    expect(await queue.getJob(doneId)).toBeDefined();
+  });
+});
