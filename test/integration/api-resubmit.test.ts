@@ -94,6 +94,16 @@ async function postJobs(body: unknown): Promise<Accepted> {
   return (await res.json()) as Accepted;
 }
 
+async function upload(bytes: Uint8Array): Promise<Accepted> {
+  const res = await fetch(`${base}/v1/images`, {
+    method: 'POST',
+    headers: { 'content-type': 'image/jpeg' },
+    body: bytes,
+  });
+  expect(res.status).toBe(202);
+  return (await res.json()) as Accepted;
+}
+
 async function statusOf(id: string): Promise<string> {
   const res = await fetch(`${base}/v1/images/${id}`);
   return ((await res.json()) as { status: string }).status;
@@ -181,5 +191,31 @@ describe('POST /v1/jobs resubmissions', () => {
     const forced = await postJobs({ key: doneKey, force: true });
     expect(forced).toMatchObject({ id: doneId, status: 'queued', duplicate: false });
     expect(await queue.getJob(doneId)).toBeDefined();
+  });
+});
+
+describe('POST /v1/images resubmissions', () => {
+  it('queues a failed upload again instead of answering the failure as a duplicate', async () => {
+    const bytes = readPhoto('rocket');
+    const first = await upload(bytes);
+    await finish(first.id, { fail: 'storage_unavailable: S3 was down' });
+    expect(await statusOf(first.id)).toBe('failed');
+
+    const again = await upload(bytes);
+    expect(again).toMatchObject({ id: first.id, status: 'queued', duplicate: false });
+    expect(await (await queue.getJob(first.id))?.getState()).toBe('prioritized');
+
+    // Only a failure document left (the job expired from Redis): queued again too.
+    await queue.drain(true);
+    await putDocument(first.id, failureDoc(first.id));
+    expect(await statusOf(first.id)).toBe('failed');
+    const third = await upload(bytes);
+    expect(third).toMatchObject({ id: first.id, status: 'queued', duplicate: false });
+    expect(await queue.getJob(first.id)).toBeDefined();
+
+    // Completed: a duplicate, not processed again.
+    await finish(first.id, { complete: { status: 'completed', id: first.id } });
+    const fourth = await upload(bytes);
+    expect(fourth).toMatchObject({ id: first.id, status: 'completed', duplicate: true });
   });
 });

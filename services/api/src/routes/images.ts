@@ -6,7 +6,8 @@ import type { ApiDeps } from '../deps.ts';
 import { imageParamsSchema, uploadOptionsSchema } from '../http/schemas.ts';
 import { parseOrThrow, zodJsonSchema } from '../http/validation.ts';
 import { acceptedSchema, errorSchema, imageStatusSchema } from '../http/response-schemas.ts';
-import { notFound, readImageStatus, readJobSnapshot, selfLink, type ImageStatusBody } from '../status.ts';
+import { decide, findExisting, removeForRerun, type LookupDeps } from '../resubmit.ts';
+import { notFound, readImageStatus, readJobSnapshot, selfLink, type ImageStatus } from '../status.ts';
 import { JOB_NAME, jobData, jobOptions, resolveModels } from '../submit.ts';
 import { withDeadline } from '../timeout.ts';
 import { CONTENT_TYPES, EXTENSIONS, sniffFormat } from '../upload/magic.ts';
@@ -52,7 +53,8 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
         description:
           'multipart/form-data (field `file`, optional fields `models`, `purpose`, `metadata`) or a raw ' +
           '`image/*` body (options in the query string). The type is checked by magic bytes. A duplicate ' +
-          'upload (same bytes and models) answers with the id and status of the first one.',
+          'upload (same bytes and models) of a queued, active or completed image answers its id and status ' +
+          'with `duplicate: true`; one whose processing failed is queued again.',
         querystring: zodJsonSchema(uploadOptionsSchema),
         response: { 202: acceptedSchema, '4xx': errorSchema, '5xx': errorSchema },
       },
@@ -78,21 +80,24 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
       const key = `${config.s3.uploadsPrefix}${sha256}.${EXTENSIONS[format]}`;
       const log = request.log.child({ imageId: id });
 
-      // A duplicate: BullMQ still holds it, or it finished and left its document in S3. Processed once.
-      const snapshot = await queueOp('Redis', () => readJobSnapshot(queue, id));
-      const existing: ImageStatusBody | undefined = await readImageStatus(
-        id,
-        snapshot,
-        storage,
-        resultKey(id),
-      );
-      if (existing) {
-        log.info({ status: existing.status }, 'duplicate upload');
+      // Known already: BullMQ still holds it, or it finished and left its document in S3. A queued, active or
+      // completed one is joined (processed once); a failed one runs again, since its cause may be gone.
+      const lookup: LookupDeps = { queue, storage, resultKey, queueOp };
+      const existing = (await findExisting(lookup, [id])).get(id);
+      const decision = decide(existing, { purpose: options.purpose });
+      const duplicate = (status: ImageStatus) => {
+        log.info({ status }, 'duplicate upload');
         return reply
           .status(202)
           .header('location', selfLink(id))
-          .send({ id, status: existing.status, duplicate: true, links: { self: selfLink(id) } });
+          .send({ id, status, duplicate: true, links: { self: selfLink(id) } });
+      };
+      if (decision.action === 'duplicate') {
+        return duplicate(decision.status);
       }
+      // A worker holds the lock: it was retried and started meanwhile, so join it.
+      if (decision.replace && (await removeForRerun(lookup, [id])).has(id)) return duplicate('active');
+      if (existing) log.info({ previous: existing.status }, 'resubmitted after failure: queued again');
 
       await storage.putObject(key, bytes, CONTENT_TYPES[format]);
       const data = jobData({
@@ -109,7 +114,7 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
       return reply
         .status(202)
         .header('location', selfLink(id))
-        .send({ id, status: 'queued', links: { self: selfLink(id) } });
+        .send({ id, status: 'queued', duplicate: false, links: { self: selfLink(id) } });
     },
   );
 
