@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '@labelq/api';
 import { loadConfig, type Config } from '@labelq/config';
 import { s3ClientFor, S3RVER_CREDENTIALS, startS3rver, type S3rverHandle } from '@labelq/dev-services';
-import type { ClassifyJobData } from '@labelq/queue';
+import { PRIORITY, type ClassifyJobData } from '@labelq/queue';
 import { createApiStorage } from '../../services/api/src/storage-s3.ts';
 import { readPhoto } from '../fixtures/index.ts';
 
@@ -94,8 +94,8 @@ async function postJobs(body: unknown): Promise<Accepted> {
   return (await res.json()) as Accepted;
 }
 
-async function upload(bytes: Uint8Array): Promise<Accepted> {
-  const res = await fetch(`${base}/v1/images`, {
+async function upload(bytes: Uint8Array, purpose = 'tagging'): Promise<Accepted> {
+  const res = await fetch(`${base}/v1/images?purpose=${purpose}`, {
     method: 'POST',
     headers: { 'content-type': 'image/jpeg' },
     body: bytes,
@@ -192,6 +192,15 @@ describe('POST /v1/jobs resubmissions', () => {
     expect(forced).toMatchObject({ id: doneId, status: 'queued', duplicate: false });
     expect(await queue.getJob(doneId)).toBeDefined();
   });
+
+  it('raises a waiting tagging job to moderation priority on a moderation resubmission', async () => {
+    const key = `prio/${randomUUID()}.jpg`;
+    const first = await postJobs({ key });
+    expect((await queue.getJob(first.id))?.priority).toBe(PRIORITY.tagging);
+    const again = await postJobs({ key, purpose: 'moderation' });
+    expect(again).toMatchObject({ id: first.id, status: 'queued', duplicate: true });
+    expect((await queue.getJob(first.id))?.priority).toBe(PRIORITY.moderation);
+  });
 });
 
 describe('POST /v1/images resubmissions', () => {
@@ -217,5 +226,16 @@ describe('POST /v1/images resubmissions', () => {
     await finish(first.id, { complete: { status: 'completed', id: first.id } });
     const fourth = await upload(bytes);
     expect(fourth).toMatchObject({ id: first.id, status: 'completed', duplicate: true });
+  });
+
+  it('raises a waiting upload to moderation priority on a moderation duplicate', async () => {
+    const bytes = readPhoto('astronaut');
+    const first = await upload(bytes);
+    expect((await queue.getJob(first.id))?.priority).toBe(PRIORITY.tagging);
+    const again = await upload(bytes, 'moderation');
+    expect(again).toMatchObject({ id: first.id, status: 'queued', duplicate: true });
+    const job = await queue.getJob(first.id);
+    expect(job?.priority).toBe(PRIORITY.moderation);
+    expect(await job?.getState()).toBe('prioritized');
   });
 });

@@ -1,4 +1,4 @@
-import type { ClassifyJobData, Purpose } from '@labelq/queue';
+import { PRIORITY, type ClassifyJobData, type Purpose } from '@labelq/queue';
 import type { Job, Queue } from 'bullmq';
 import type { ApiStorage } from './deps.ts';
 import { documentStatus, readJobSnapshot, type ImageStatus } from './status.ts';
@@ -17,8 +17,8 @@ export type Decision =
    * `replace`: remove the job Redis still holds first, since BullMQ ignores an add with an existing id.
    */
   | { action: 'enqueue'; replace: boolean }
-  /** Join the existing job or result. */
-  | { action: 'duplicate'; status: ImageStatus };
+  /** Join the existing job or result; `promote`: raise the waiting job to moderation priority. */
+  | { action: 'duplicate'; status: ImageStatus; promote: boolean };
 
 /** A submission's wishes that matter for a known id. */
 export interface SubmissionWish {
@@ -30,7 +30,7 @@ export interface SubmissionWish {
 /**
  * Decides what a (re)submission does. A failed run is never final for a resubmission (the cause, e.g. a
  * missing object or an outage, may be gone); a queued or active job is joined; a completed result is reused
- * unless `force` asks to run again.
+ * unless `force` asks to run again. A moderation resubmission of a waiting tagging job moves it ahead.
  */
 export function decide(existing: Existing | undefined, wish: SubmissionWish): Decision {
   if (!existing) return { action: 'enqueue', replace: false };
@@ -41,11 +41,18 @@ export function decide(existing: Existing | undefined, wish: SubmissionWish): De
     case 'completed':
       return wish.force === true
         ? { action: 'enqueue', replace }
-        : { action: 'duplicate', status: 'completed' };
+        : { action: 'duplicate', status: 'completed', promote: false };
     case 'queued':
-      return { action: 'duplicate', status: 'queued' };
+      return {
+        action: 'duplicate',
+        status: 'queued',
+        promote:
+          wish.purpose === 'moderation' &&
+          existing.job !== undefined &&
+          existing.job.priority !== PRIORITY.moderation,
+      };
     case 'active':
-      return { action: 'duplicate', status: 'active' };
+      return { action: 'duplicate', status: 'active', promote: false };
   }
 }
 
@@ -95,4 +102,17 @@ export async function findExisting(deps: LookupDeps, ids: readonly string[]): Pr
 export async function removeForRerun(deps: LookupDeps, ids: readonly string[]): Promise<Set<string>> {
   const removed = await deps.queueOp('Redis', () => Promise.all(ids.map((id) => deps.queue.remove(id))));
   return new Set(ids.filter((_, i) => removed[i] !== 1));
+}
+
+/**
+ * Moves waiting jobs to moderation priority (a moderation resubmission of a tagging job must not wait behind
+ * the tagging backlog). BullMQ re-queues a waiting/prioritized job at once; other states just record it.
+ */
+export async function promoteToModeration(
+  deps: LookupDeps,
+  jobs: readonly Job<ClassifyJobData>[],
+): Promise<void> {
+  await deps.queueOp('Redis', () =>
+    Promise.all(jobs.map((job) => job.changePriority({ priority: PRIORITY.moderation }))),
+  );
 }

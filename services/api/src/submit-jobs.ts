@@ -1,7 +1,7 @@
 import type { ClassifyJobData } from '@labelq/queue';
-import type { JobsOptions } from 'bullmq';
+import type { Job, JobsOptions } from 'bullmq';
 import type { ApiDeps } from './deps.ts';
-import { decide, findExisting, removeForRerun, type LookupDeps } from './resubmit.ts';
+import { decide, findExisting, promoteToModeration, removeForRerun, type LookupDeps } from './resubmit.ts';
 import { selfLink, type ImageStatus } from './status.ts';
 import { withDeadline } from './timeout.ts';
 
@@ -53,10 +53,13 @@ export async function submitJobs(
   const answers = new Map<string, { status: ImageStatus; duplicate: boolean }>();
   const toAdd: ObjectSubmission['job'][] = [];
   const toReplace: string[] = [];
+  const toPromote: Job<ClassifyJobData>[] = [];
   for (const [id, { job, force }] of unique) {
-    const decision = decide(existing.get(id), { purpose: job.data.purpose, force });
+    const found = existing.get(id);
+    const decision = decide(found, { purpose: job.data.purpose, force });
     if (decision.action === 'duplicate') {
       answers.set(id, { status: decision.status, duplicate: true });
+      if (decision.promote && found?.job) toPromote.push(found.job);
       continue;
     }
     if (decision.replace) toReplace.push(id);
@@ -68,6 +71,7 @@ export async function submitJobs(
   for (const id of locked) answers.set(id, { status: 'active', duplicate: true });
   const adding = toAdd.filter((j) => !locked.has(j.data.id));
   if (adding.length > 0) await lookup.queueOp('Redis', () => queue.addBulk(adding));
+  if (toPromote.length > 0) await promoteToModeration(lookup, toPromote);
 
   return submissions.map(({ job }) => {
     const { id } = job.data;

@@ -6,7 +6,7 @@ import type { ApiDeps } from '../deps.ts';
 import { imageParamsSchema, uploadOptionsSchema } from '../http/schemas.ts';
 import { parseOrThrow, zodJsonSchema } from '../http/validation.ts';
 import { acceptedSchema, errorSchema, imageStatusSchema } from '../http/response-schemas.ts';
-import { decide, findExisting, removeForRerun, type LookupDeps } from '../resubmit.ts';
+import { decide, findExisting, promoteToModeration, removeForRerun, type LookupDeps } from '../resubmit.ts';
 import { notFound, readImageStatus, readJobSnapshot, selfLink, type ImageStatus } from '../status.ts';
 import { JOB_NAME, jobData, jobOptions, resolveModels } from '../submit.ts';
 import { withDeadline } from '../timeout.ts';
@@ -54,7 +54,8 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
           'multipart/form-data (field `file`, optional fields `models`, `purpose`, `metadata`) or a raw ' +
           '`image/*` body (options in the query string). The type is checked by magic bytes. A duplicate ' +
           'upload (same bytes and models) of a queued, active or completed image answers its id and status ' +
-          'with `duplicate: true`; one whose processing failed is queued again.',
+          'with `duplicate: true` (a moderation duplicate raises a waiting job to moderation priority); one ' +
+          'whose processing failed is queued again.',
         querystring: zodJsonSchema(uploadOptionsSchema),
         response: { 202: acceptedSchema, '4xx': errorSchema, '5xx': errorSchema },
       },
@@ -85,18 +86,19 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
       const lookup: LookupDeps = { queue, storage, resultKey, queueOp };
       const existing = (await findExisting(lookup, [id])).get(id);
       const decision = decide(existing, { purpose: options.purpose });
-      const duplicate = (status: ImageStatus) => {
-        log.info({ status }, 'duplicate upload');
+      const duplicate = (status: ImageStatus, promoted: boolean) => {
+        log.info({ status, promoted }, 'duplicate upload');
         return reply
           .status(202)
           .header('location', selfLink(id))
           .send({ id, status, duplicate: true, links: { self: selfLink(id) } });
       };
       if (decision.action === 'duplicate') {
-        return duplicate(decision.status);
+        if (decision.promote && existing?.job) await promoteToModeration(lookup, [existing.job]);
+        return duplicate(decision.status, decision.promote);
       }
       // A worker holds the lock: it was retried and started meanwhile, so join it.
-      if (decision.replace && (await removeForRerun(lookup, [id])).has(id)) return duplicate('active');
+      if (decision.replace && (await removeForRerun(lookup, [id])).has(id)) return duplicate('active', false);
       if (existing) log.info({ previous: existing.status }, 'resubmitted after failure: queued again');
 
       await storage.putObject(key, bytes, CONTENT_TYPES[format]);

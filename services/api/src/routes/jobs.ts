@@ -22,8 +22,8 @@ export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number
         description:
           'A single object answers `{id, status, links}`; an array answers `{count, jobs}` in the same order. ' +
           'Buckets outside S3_ALLOWED_BUCKETS answer 403 and nothing is queued. Each item answers its real ' +
-          'status: a key already queued, active or completed answers that status with `duplicate: true`; a failed ' +
-          'one is queued again. ' +
+          'status: a key already queued, active or completed answers that status with `duplicate: true` (a ' +
+          'moderation item raises a waiting job to moderation priority); a failed one is queued again. ' +
           "`force: true` also re-runs a completed key (the worker reuses the result when the object's ETag " +
           'is unchanged and recomputes it when the object changed).',
         body: zodJsonSchema(jobsBodySchema, jobsBodyDocSchema),
