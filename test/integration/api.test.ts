@@ -263,6 +263,53 @@ describe('POST /v1/jobs', () => {
 });
 
 describe('reads, errors and docs', () => {
+  it('answers a storage refusal as 502 storage_rejected without Retry-After, an outage as 503 with it', async () => {
+    // Same s3rver, unknown access key: every request is refused (403 InvalidAccessKeyId); retrying cannot help.
+    const denied = loadConfig({
+      REDIS_URL,
+      QUEUE_NAME: config.queue.name,
+      S3_ENDPOINT: s3.endpoint,
+      S3_ACCESS_KEY_ID: 'NOT-A-KEY',
+      S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+      S3_BUCKET: BUCKET,
+      S3_CHECKSUMS: 'WHEN_REQUIRED',
+      LOG_LEVEL: 'silent',
+    });
+    // Nothing listens on port 9: connection refused, a retryable outage.
+    const down = loadConfig({
+      REDIS_URL,
+      QUEUE_NAME: config.queue.name,
+      S3_ENDPOINT: 'http://127.0.0.1:9',
+      S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+      S3_BUCKET: BUCKET,
+      S3_CONNECT_TIMEOUT_MS: '500',
+      LOG_LEVEL: 'silent',
+    });
+    for (const [cfg, status, code, retryAfter] of [
+      [denied, 502, 'storage_rejected', null],
+      [down, 503, 'storage_unavailable', '1'],
+    ] as const) {
+      const storage = createApiStorage(cfg);
+      const other = await buildApp({
+        config: cfg,
+        logger: pino({ level: 'silent' }),
+        queue,
+        storage,
+        models: MODELS,
+      });
+      try {
+        const res = await other.inject({ method: 'GET', url: `/v1/images/img_${'f'.repeat(32)}` });
+        expect(res.statusCode).toBe(status);
+        expect(res.json()).toMatchObject({ error: { code } });
+        expect(res.headers['retry-after'] ?? null).toBe(retryAfter);
+      } finally {
+        await other.close();
+        storage.destroy();
+      }
+    }
+  });
+
   it('answers 404 not_found for bad and unknown ids and unknown routes', async () => {
     for (const path of ['/v1/images/nope', `/v1/images/img_${'0'.repeat(32)}`, '/v2/whatever']) {
       expect(await get(path)).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });

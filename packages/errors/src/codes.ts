@@ -30,6 +30,8 @@ export const ERROR_CODES = {
     retryable: false,
     message: 'Redis must use maxmemory-policy noeviction',
   },
+  // Object storage refused the request (access denied, bad request): repeating it cannot succeed.
+  storage_rejected: { status: 502, retryable: false, message: 'Object storage refused the request' },
   // Transient trouble (retried with backoff).
   storage_unavailable: { status: 503, retryable: true, message: 'Object storage is unavailable' },
   queue_unavailable: { status: 503, retryable: true, message: 'The queue is unavailable' },

@@ -16,7 +16,9 @@ describe('mapS3Error', () => {
     [sdk('NotFound', 404), 'object_not_found', false],
     [sdk('InternalError', 500), 'storage_unavailable', true],
     [sdk('SlowDown', 503), 'storage_unavailable', true],
-    [sdk('AccessDenied', 403), 'storage_unavailable', false],
+    [sdk('AccessDenied', 403), 'storage_rejected', false],
+    [sdk('InvalidRequest', 400), 'storage_rejected', false],
+    [sdk('SignatureDoesNotMatch', 403, { $fault: 'client' }), 'storage_rejected', false],
     [sdk('TimeoutError'), 'storage_unavailable', true],
     [Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 'storage_unavailable', true],
   ])('%s -> %s (retryable %s)', (err, code, retryable) => {

@@ -36,8 +36,8 @@ const TRANSIENT_NAMES = new Set([
 /**
  * Maps an error thrown by the S3 SDK (or by a socket while streaming a body) to a LabelqError:
  * 404/NoSuchKey -> `object_not_found` (not retryable); timeouts, 5xx, throttling and network errors ->
- * `storage_unavailable` (retryable); other 4xx (access denied, bad request) -> `storage_unavailable` marked not
- * retryable, because repeating the same request cannot succeed.
+ * `storage_unavailable` (retryable); other 4xx (access denied, bad request) -> `storage_rejected` (not
+ * retryable, HTTP 502), because repeating the same request cannot succeed.
  */
 export function mapS3Error(err: unknown, context: { bucket: string; key?: string; op: string }): LabelqError {
   if (err instanceof LabelqError) return err;
@@ -72,5 +72,7 @@ export function mapS3Error(err: unknown, context: { bucket: string; key?: string
     (status === undefined && e.$metadata === undefined) ||
     name === 'AbortError';
   const message = `${context.op} ${where} failed: ${name || 'error'}${e.message ? `: ${e.message}` : ''}`;
-  return new LabelqError('storage_unavailable', message, { cause: err, retryable: transient, details });
+  return transient
+    ? new LabelqError('storage_unavailable', message, { cause: err, details })
+    : new LabelqError('storage_rejected', message, { cause: err, details });
 }

@@ -25,7 +25,14 @@ const FRAMEWORK_CODES: Record<string, ErrorCode> = {
 
 /** Maps anything thrown in a route to a LabelqError: ours pass through, framework 4xx get a code. */
 export function toHttpError(err: unknown): LabelqError {
-  if (err instanceof LabelqError) return err;
+  if (err instanceof LabelqError) {
+    // A storage error marked not retryable (e.g. a missing bucket) is a refusal, not an outage: 502, no
+    // Retry-After, whatever code the storage layer chose.
+    if (err.code === 'storage_unavailable' && !err.retryable) {
+      return new LabelqError('storage_rejected', err.message, { cause: err, details: err.details });
+    }
+    return err;
+  }
   const fe = err as Partial<FastifyError> | undefined;
   const mapped = typeof fe?.code === 'string' ? FRAMEWORK_CODES[fe.code] : undefined;
   if (mapped) return new LabelqError(mapped, fe?.message, { cause: err });
@@ -46,8 +53,8 @@ export function installErrorHandlers(app: FastifyInstance): void {
     const e = toHttpError(err);
     if (e.status >= 500) request.log.error({ err, code: e.code }, 'request failed');
     else request.log.info({ code: e.code, msg: e.message }, 'request refused');
-    // Retryable server-side trouble: tell well-behaved clients when to come back.
-    if (e.status === 503) void reply.header('retry-after', '1');
+    // Retryable server-side trouble: tell well-behaved clients when to come back (never for a refusal).
+    if (e.status === 503 && e.retryable) void reply.header('retry-after', '1');
     // Internal messages may carry stack-ish detail from libraries: keep them out of responses.
     const safe = e.code === 'internal' ? new LabelqError('internal') : e;
     return reply.status(e.status).send(errorBody(safe));
