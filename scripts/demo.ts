@@ -107,12 +107,16 @@ async function main(): Promise<number> {
       `redis ${stack.redis.started ? 'private ' : ''}${stack.redis.url}, models ${stack.models.join(', ')})\n`,
   );
 
-  // Ctrl-C: shut everything down cleanly instead of leaving a worker or redis-server behind.
+  // Ctrl-C: shut everything down cleanly instead of leaving a worker or redis-server behind. One stop, shared:
+  // the API closes first, which fails the run below, and main must then wait for the same stop (worker,
+  // s3rver, redis-server) instead of exiting with those still running.
   let interrupted = false;
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => (stopping ??= stack.stop());
   const onSignal = (): void => {
     interrupted = true;
     process.stderr.write('demo: interrupted, shutting down\n');
-    void stack.stop().finally(() => process.exit(130));
+    void stop().finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -134,10 +138,10 @@ async function main(): Promise<number> {
     );
     return bad.length === 0 ? 0 : 1;
   } catch (err) {
-    process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
+    if (!interrupted) process.stderr.write(`demo: ${err instanceof Error ? err.message : String(err)}\n`);
+    return interrupted ? 130 : 1;
   } finally {
-    if (!interrupted) await stack.stop();
+    await stop();
   }
 }
 
