@@ -2,6 +2,7 @@
 // as two child processes. Signals are forwarded; when either process exits, the other is stopped and this
 // process exits with the first one's code.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { serviceProcessEnv } from '@labelq/dev-services';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,6 +20,7 @@ function startService(name: 'api' | 'worker'): void {
   // `node --import tsx` rather than the tsx CLI: the CLI runs the script in a grandchild that signals miss.
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'services', name, 'src', 'main.ts')], {
     cwd: root,
+    env: serviceProcessEnv(process.env),
     stdio: 'inherit',
     detached: true,
   });

@@ -1,5 +1,6 @@
 // Runs one variant in a fresh child process and collects its numbers plus what is visible from outside.
 import { spawn } from 'node:child_process';
+import { serviceProcessEnv } from '@labelq/dev-services';
 import { once } from 'node:events';
 import { openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -53,6 +54,8 @@ export async function runVariant(spec: Omit<VariantSpec, 'resultFile'>, ctx: Run
   const log = openSync(logFile, 'w');
   const child = spawn(process.execPath, ['--import', 'tsx', join('scripts', 'bench', 'child.ts'), specFile], {
     cwd: REPO_ROOT,
+    // Same allocator settings as a deployed worker, for every variant alike.
+    env: serviceProcessEnv(process.env),
     stdio: ['ignore', log, log, 'ipc'],
   });
   closeSync(log);

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { serviceProcessEnv } from '@labelq/dev-services';
 
 /** A service (`services/<name>/src/main.ts`) running as a tsx child process. */
 export interface ServiceProcess {
@@ -34,7 +35,7 @@ export function spawnService(name: string, options: SpawnServiceOptions): Servic
   // `node --import tsx` rather than the tsx CLI: the CLI runs the script in a grandchild that SIGKILL misses.
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: options.root,
-    env: { ...inherited, ...options.env },
+    env: serviceProcessEnv({ ...inherited, ...options.env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let tail = '';

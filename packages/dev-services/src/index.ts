@@ -14,3 +14,4 @@ export {
   type StartS3rverOptions,
   type S3rverHandle,
 } from './s3rver.ts';
+export { serviceProcessEnv } from './process-env.ts';
