@@ -36,8 +36,9 @@ const TRANSIENT_NAMES = new Set([
 /**
  * Maps an error thrown by the S3 SDK (or by a socket while streaming a body) to a LabelqError:
  * 404/NoSuchKey -> `object_not_found` (not retryable); timeouts, 5xx, throttling and network errors ->
- * `storage_unavailable` (retryable); other 4xx (access denied, bad request) -> `storage_rejected` (not
- * retryable, HTTP 502), because repeating the same request cannot succeed.
+ * `storage_unavailable` (retryable); other 4xx (access denied, bad request) and NoSuchBucket ->
+ * `storage_rejected` (not retryable, HTTP 502), because repeating the same request cannot succeed. A missing
+ * bucket is the operator's problem, not the client's: it must not read as "your object does not exist".
  */
 export function mapS3Error(err: unknown, context: { bucket: string; key?: string; op: string }): LabelqError {
   if (err instanceof LabelqError) return err;
@@ -58,7 +59,17 @@ export function mapS3Error(err: unknown, context: { bucket: string; key?: string
     ...(context.key !== undefined ? { key: context.key } : {}),
     op: context.op,
   };
-  if (name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket' || status === 404) {
+  if (name === 'NoSuchBucket') {
+    return new LabelqError(
+      'storage_rejected',
+      `${context.op} ${where} failed: bucket ${context.bucket} does not exist`,
+      {
+        cause: err,
+        details,
+      },
+    );
+  }
+  if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) {
     return new LabelqError('object_not_found', `${where} does not exist (${name || status})`, {
       cause: err,
       details,

@@ -17,8 +17,9 @@ import {
 import { getObjectTags, mergeObjectTags, type MergeResult, type ObjectTag } from './tags.ts';
 
 /**
- * The S3 operations labelq needs, bound to one client. Every method rejects with a LabelqError:
- * `object_not_found`, `object_too_large` or `storage_unavailable` (retryable unless it is a 4xx).
+ * The S3 operations labelq needs, bound to one client. Every method rejects with a LabelqError (see
+ * mapS3Error): `object_not_found`, `object_too_large`, `storage_unavailable` (transient: timeouts, 5xx,
+ * throttling, network; retryable) or `storage_rejected` (other 4xx and a missing bucket; not retryable).
  */
 export interface ObjectStore {
   readonly client: S3Client;
