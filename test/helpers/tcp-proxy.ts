@@ -13,7 +13,8 @@ export interface TcpProxy {
   readonly resets: number;
   /**
    * Freezes the first connection whose outgoing data matches `pattern`: that data and everything after it is
-   * held (not forwarded) until release(). Resolves when a match happened.
+   * held (not forwarded) until release(); meanwhile the client sees a hung server, even if the server closes
+   * its side (e.g. s3rver's 5 s keep-alive timeout on a reused connection). Resolves when a match happened.
    */
   holdWhen(pattern: RegExp): Promise<void>;
   /** Forwards what was held and stops holding. */
@@ -38,6 +39,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     const upstream = connect(target.port, target.host);
     sockets.add(client);
     let frozen = false;
+    let upstreamGone = false;
     const queue: Buffer[] = [];
     client.on('data', (chunk: Buffer) => {
       if (!frozen && hold !== undefined && hold.pattern.test(chunk.toString('latin1'))) {
@@ -46,7 +48,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         hold = undefined;
         held.push(() => {
           frozen = false;
-          for (const c of queue.splice(0)) upstream.write(c);
+          if (upstreamGone) end();
+          else for (const c of queue.splice(0)) upstream.write(c);
         });
         h.matched();
       }
@@ -59,10 +62,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       client.destroy();
       upstream.destroy();
     };
+    const upstreamEnd = (): void => {
+      upstreamGone = true;
+      if (!frozen) end();
+    };
     client.on('close', end);
-    upstream.on('close', end);
+    upstream.on('close', upstreamEnd);
     client.on('error', end);
-    upstream.on('error', end);
+    upstream.on('error', upstreamEnd);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();

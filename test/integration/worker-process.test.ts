@@ -132,6 +132,41 @@ describe('worker processes', () => {
     expect(await inspect.getJson(BUCKET, `${prefix}results/${job.id}.json`)).toEqual(done.returnvalue);
   });
 
+  it('SIGTERM with a job hung past SHUTDOWN_TIMEOUT_MS: exits 0 at the deadline, another worker completes it', async () => {
+    const p = await proxy();
+    // A request timeout far beyond the deadline: only the deadline can end this shutdown early.
+    const { config, queue, env } = setup(p.endpoint, {
+      SHUTDOWN_TIMEOUT_MS: '1000',
+      S3_REQUEST_TIMEOUT_MS: '120000',
+    });
+    const key = `${prefix}deadline/coffee.jpg`;
+    await inspect.putObject(BUCKET, key, readPhoto('coffee'));
+    const a = worker(env());
+    await a.waitFor(/worker started/);
+    // The image GET never reaches S3: the job hangs until the process gives it up.
+    const download = p.holdWhen(/^GET [^ ?]*deadline\/coffee\.jpg[? ]/m);
+    const job = s3Job(BUCKET, key, MODELS);
+    await enqueue(queue, config, [job]);
+    await download;
+    await waitForActive(queue, job.id);
+    const signalledAt = Date.now();
+    a.child.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    // Not a speed check: a shutdown that waits for the job would take the 120 s request timeout.
+    expect(Date.now() - signalledAt).toBeLessThan(1000 + 20_000);
+    expect(a.output()).toMatch(/shutdown timeout: abandoning in-flight jobs/);
+    expect(a.output()).toMatch(/"drained":false/);
+    // Abandoned, not failed: no failure document, and the job is still active (its lock expires).
+    expect(await inspect.getJson(BUCKET, `${prefix}results/${job.id}.json`)).toBeUndefined();
+    expect(await (await queue.getJob(job.id))?.getState()).toBe('active');
+
+    worker(env(s3.endpoint));
+    const { state, job: done } = await waitForJob(queue, job.id, 90_000);
+    expect(state, done.failedReason).toBe('completed');
+    expect(done.returnvalue.moderation?.decision).toBe('allow');
+    expect(await inspect.getJson(BUCKET, `${prefix}results/${job.id}.json`)).toEqual(done.returnvalue);
+  });
+
   it('refuses to start against Redis with an eviction policy', async () => {
     const evicting = await startRedisServer({ args: ['--maxmemory-policy', 'allkeys-lru'] });
     cleanups.push(() => evicting.stop());

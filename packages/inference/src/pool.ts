@@ -165,10 +165,11 @@ export async function createInferencePool(
       }
       throw new Error('the thread did not exit');
     },
-    async close(): Promise<void> {
-      if (closed) return;
+    async close(closeOptions: { force?: boolean } = {}): Promise<void> {
+      if (closed && !closeOptions.force) return;
       closed = true;
-      await piscina.close();
+      // piscina.close() waits for queued tasks; destroy() terminates the threads (a missed shutdown deadline).
+      await (closeOptions.force ? piscina.destroy() : piscina.close());
     },
   };
   return pool;

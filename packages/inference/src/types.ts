@@ -46,6 +46,9 @@ export interface InferencePool {
   classify(bytes: Uint8Array, options?: ClassifyOptions): Promise<ImageClassification>;
   /** Tasks running or queued. */
   readonly pending: number;
-  /** Stops the threads; in-flight tasks finish first. */
-  close(): Promise<void>;
+  /**
+   * Stops the threads; in-flight tasks finish first. With `force: true` (a shutdown deadline passed) the
+   * threads are terminated at once and pending tasks reject. Default `force: false`.
+   */
+  close(options?: { force?: boolean }): Promise<void>;
 }

@@ -20,6 +20,11 @@ export interface ProcessorDeps {
   policy: ModerationPolicy;
   budget: ByteBudget;
   logger: Logger;
+  /**
+   * Aborted when the runtime's shutdown deadline abandons in-flight jobs: an abandoned attempt writes no failure
+   * document, since another worker re-runs the job. Default: never aborted.
+   */
+  abandoned?: AbortSignal;
 }
 
 /** Writes our tags on the source object (merged with the owner's; no write when nothing changes). */
@@ -196,6 +201,13 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<ClassifyJobData>
       return await classifyJob(deps, job, log);
     } catch (raw) {
       const err = toLabelqError(raw);
+      if (deps.abandoned?.aborted) {
+        log.warn(
+          { code: err.code, err: raw },
+          'attempt abandoned at shutdown; another worker will re-run it',
+        );
+        throw Object.assign(new Error(`${err.code}: ${err.message}`), { code: err.code });
+      }
       const final = !err.retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       log[final ? 'error' : 'warn']({ code: err.code, err: raw, final }, 'attempt failed');
       if (final) await writeFailure(deps, job, err, log);

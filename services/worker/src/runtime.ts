@@ -71,9 +71,12 @@ export interface WorkerRuntime {
  */
 export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDeps): Promise<WorkerRuntime> {
   const log = deps.logger;
-  const owned: (() => Promise<void>)[] = [];
-  const closeOwned = async (): Promise<void> => {
-    for (const c of owned.reverse()) await c().catch((err: unknown) => log.warn({ err }, 'cleanup failed'));
+  // `force`: the shutdown deadline passed, so nothing may wait for in-flight work.
+  const owned: ((force: boolean) => Promise<void>)[] = [];
+  const closeOwned = async (force = false): Promise<void> => {
+    for (const c of owned.reverse()) {
+      await c(force).catch((err: unknown) => log.warn({ err }, 'cleanup failed'));
+    }
     owned.length = 0;
   };
   let connection: Redis | undefined;
@@ -98,12 +101,15 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
         maxInputPixels: config.pool.maxInputPixels,
         logger: log,
       }));
-    if (!deps.pool) owned.push(() => pool.close());
+    if (!deps.pool) owned.push((force) => pool.close({ force }));
 
     const budget = new ByteBudget(config.worker.maxBytesInFlight);
+    // Aborted when the shutdown deadline abandons in-flight jobs: their S3 requests stop and they write no
+    // failure document (another worker re-runs them once their locks expire).
+    const abandon = new AbortController();
     const worker = new Worker<ClassifyJobData, ResultDocument>(
       config.queue.name,
-      createProcessor({ config, pool, store, policy, budget, logger: log }),
+      createProcessor({ config, pool, store, policy, budget, logger: log, abandoned: abandon.signal }),
       {
         connection,
         prefix: config.queue.prefix,
@@ -144,16 +150,21 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
         const timedOut = new Promise<false>((resolve) => {
           timer = setTimeout(() => resolve(false), config.worker.shutdownTimeoutMs);
         });
-        const drained = await Promise.race([worker.close().then(() => true as const), timedOut]);
+        // pause(), not close(): it stops fetching and waits for the active jobs without committing to a mode.
+        // BullMQ's close() memoizes its first call, so close() then close(true) would still wait for them.
+        const drained = await Promise.race([worker.pause().then(() => true as const), timedOut]);
         clearTimeout(timer);
         if (!drained) {
           log.warn(
             { timeoutMs: config.worker.shutdownTimeoutMs },
-            'shutdown timeout: abandoning in-flight jobs',
+            'shutdown timeout: abandoning in-flight jobs (their locks expire and other workers re-run them)',
           );
-          await worker.close(true);
         }
-        await closeOwned();
+        // Forced: closes the connections without waiting; an abandoned job's late result is then not recorded.
+        await worker.close(!drained);
+        if (!drained)
+          abandon.abort(new LabelqError('timeout', 'The worker shut down before the job finished'));
+        await closeOwned(!drained);
         return drained;
       })());
     return { worker, pool, store, close };
