@@ -17,6 +17,11 @@ export interface TcpProxy {
    * its side (e.g. s3rver's 5 s keep-alive timeout on a reused connection). Resolves when a match happened.
    */
   holdWhen(pattern: RegExp): Promise<void>;
+  /**
+   * Slows down the first connection whose outgoing data matches `pattern`: the server's answer to it reaches the
+   * client `bytes` bytes every `everyMs` ms (a trickling body that never goes idle). Resolves on the match.
+   */
+  trickleWhen(pattern: RegExp, rate: { bytes: number; everyMs: number }): Promise<void>;
   /** Forwards what was held and stops holding. */
   release(): void;
   close(): Promise<void>;
@@ -27,6 +32,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let toReset = 0;
   let resets = 0;
   let hold: { pattern: RegExp; matched: () => void } | undefined;
+  let trickle: { pattern: RegExp; bytes: number; everyMs: number; matched: () => void } | undefined;
   const held: (() => void)[] = [];
 
   const server: Server = createServer((client) => {
@@ -41,7 +47,24 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     let frozen = false;
     let upstreamGone = false;
     const queue: Buffer[] = [];
+    let slow: { bytes: number; pending: Buffer; timer: NodeJS.Timeout } | undefined;
     client.on('data', (chunk: Buffer) => {
+      if (slow === undefined && trickle !== undefined && trickle.pattern.test(chunk.toString('latin1'))) {
+        const t = trickle;
+        trickle = undefined;
+        const state = {
+          bytes: t.bytes,
+          pending: Buffer.alloc(0),
+          timer: setInterval(() => {
+            const next = state.pending.subarray(0, state.bytes);
+            state.pending = state.pending.subarray(next.length);
+            if (next.length > 0) client.write(next);
+            else if (upstreamGone) end();
+          }, t.everyMs),
+        };
+        slow = state;
+        t.matched();
+      }
       if (!frozen && hold !== undefined && hold.pattern.test(chunk.toString('latin1'))) {
         frozen = true;
         const h = hold;
@@ -56,15 +79,20 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       if (frozen) queue.push(chunk);
       else upstream.write(chunk);
     });
-    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    upstream.on('data', (chunk: Buffer) => {
+      if (slow !== undefined) slow.pending = Buffer.concat([slow.pending, chunk]);
+      else client.write(chunk);
+    });
     const end = (): void => {
+      if (slow !== undefined) clearInterval(slow.timer);
       sockets.delete(client);
       client.destroy();
       upstream.destroy();
     };
     const upstreamEnd = (): void => {
       upstreamGone = true;
-      if (!frozen) end();
+      // A trickled answer is delivered in full first (the server may close its idle side long before).
+      if (!frozen && slow === undefined) end();
     };
     client.on('close', end);
     upstream.on('close', upstreamEnd);
@@ -86,6 +114,11 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     holdWhen(pattern) {
       return new Promise((resolve) => {
         hold = { pattern, matched: resolve };
+      });
+    },
+    trickleWhen(pattern, rate) {
+      return new Promise((resolve) => {
+        trickle = { pattern, ...rate, matched: resolve };
       });
     },
     release() {

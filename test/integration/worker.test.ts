@@ -174,6 +174,27 @@ describe('worker runtime (in-process)', () => {
     expect(done.returnvalue.provenance.attempt).toBeGreaterThanOrEqual(2);
   });
 
+  it('a trickling download ends at its deadline (timeout, retried) instead of holding the job', async () => {
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: s3.port });
+    open.push({ proxy });
+    const { config, queue } = await start(
+      { JOB_ATTEMPTS: '3', S3_REQUEST_TIMEOUT_MS: '1500' },
+      proxy.endpoint,
+    );
+    await inspect.putObject(BUCKET, `${prefix}trickle/coffee.jpg`, readPhoto('coffee'));
+    // 2.5 KB/s: never idle long enough for a socket timeout, far too slow to finish within 1.5 s.
+    const slow = proxy.trickleWhen(/^GET [^ ?]*trickle\/coffee\.jpg[? ]/m, { bytes: 256, everyMs: 100 });
+    const job = s3Job(BUCKET, `${prefix}trickle/coffee.jpg`, MODELS);
+    await enqueue(queue, config, [job]);
+    await slow;
+    const { state, job: done } = await waitForJob(queue, job.id);
+    expect(state, done.failedReason).toBe('completed');
+    expect(done.returnvalue.provenance.attempt).toBe(2);
+    expect((done.stacktrace ?? []).join('\n')).toMatch(
+      /timeout: GetObject s3:\/\/[^ ]*trickle\/coffee\.jpg did not finish/,
+    );
+  });
+
   it('a redelivered job reuses the result document (same ETag and models): no new writes', async () => {
     const { config, queue } = await start();
     await inspect.putObject(BUCKET, `${prefix}redelivery/rocket.jpg`, readPhoto('rocket'));

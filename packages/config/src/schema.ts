@@ -57,7 +57,10 @@ export const envSchema = z.object({
   S3_CHECKSUMS: z.enum(['WHEN_SUPPORTED', 'WHEN_REQUIRED']).default('WHEN_SUPPORTED'),
   /** TCP connect timeout for S3, ms. Default 3000. */
   S3_CONNECT_TIMEOUT_MS: int(1).default(3000),
-  /** Whole-request timeout for S3, ms. Default 30000. */
+  /**
+   * S3 request timeout, ms: the socket may idle no longer than this, and a worker's download of a source
+   * object (headers and body) must finish within it in all (`timeout`, retried, otherwise). Default 30000.
+   */
   S3_REQUEST_TIMEOUT_MS: int(1).default(30_000),
   /** Write S3 object tags (top labels, moderation decision) on the source object. Default `true`. */
   S3_WRITE_TAGS: bool.default(true),

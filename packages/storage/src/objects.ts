@@ -33,6 +33,14 @@ function tooLarge(bucket: string, key: string, size: number, maxBytes: number): 
   });
 }
 
+/** `timeout` (retryable): the caller's deadline ended the request (headers or body). */
+function deadlinePassed(bucket: string, key: string, signal: AbortSignal): LabelqError {
+  return new LabelqError('timeout', `GetObject s3://${bucket}/${key} did not finish before its deadline`, {
+    cause: signal.reason,
+    details: { bucket, key },
+  });
+}
+
 async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
@@ -87,7 +95,8 @@ export async function headObject(
  * Starts a GetObject and returns once the headers arrived, so the caller can reserve `contentLength` bytes
  * (e.g. a bytes-in-flight budget) before reading the body. Rejects with `object_too_large` when ContentLength
  * exceeds `maxBytes`; read() also counts while streaming and aborts past the cap (ContentLength may lie or be
- * absent).
+ * absent). `signal` bounds the whole download, headers and body: S3 client timeouts are idle timeouts, which a
+ * trickling body never trips. Its abort rejects with `timeout` (retryable).
  */
 export async function openObject(
   client: S3Client,
@@ -102,6 +111,7 @@ export async function openObject(
       options.signal ? { abortSignal: options.signal } : {},
     );
   } catch (err) {
+    if (options.signal?.aborted) throw deadlinePassed(bucket, key, options.signal);
     throw mapS3Error(err, { bucket, key, op: 'GetObject' });
   }
   const body = out.Body as Readable | undefined;
@@ -116,6 +126,10 @@ export async function openObject(
     if (used) throw new Error('OpenedObject.read() called twice');
     used = true;
     if (body === undefined) return new Uint8Array(0);
+    const signal = options.signal;
+    const onAbort = (): void => void body.destroy();
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     const chunks: Buffer[] = [];
     let total = 0;
     try {
@@ -128,8 +142,12 @@ export async function openObject(
         }
         chunks.push(buf);
       }
+      if (signal?.aborted) throw deadlinePassed(bucket, key, signal);
     } catch (err) {
+      if (signal?.aborted && !(err instanceof LabelqError)) throw deadlinePassed(bucket, key, signal);
       throw mapS3Error(err, { bucket, key, op: 'GetObject body' });
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
     if (out.ContentLength !== undefined && total !== out.ContentLength) {
       throw new LabelqError('storage_unavailable', `s3://${bucket}/${key}: body ended after ${total} bytes`, {

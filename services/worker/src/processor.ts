@@ -59,11 +59,18 @@ async function classifyJob(
 
   const models = modelRefs(pool.manifests, data.models);
   const maxBytes = config.worker.maxObjectBytes;
+  // One download (headers and body) gets S3_REQUEST_TIMEOUT_MS in all: the client's timeouts are idle timeouts,
+  // and a trickling body would hold the job, its bytes in the budget and its renewed lock indefinitely.
+  const deadline = (): AbortSignal =>
+    AbortSignal.any([
+      AbortSignal.timeout(config.s3.requestTimeoutMs),
+      ...(deps.abandoned !== undefined ? [deps.abandoned] : []),
+    ]);
   // One GetObject, read in two steps: its headers (ETag, size) arrive first and decide reuse and the byte
   // budget before the body is read. The result-document read runs alongside it. Two S3 round trips fewer per
   // job than HEAD, then the document, then GET: each request costs the main thread ~1 to 2 ms of SDK CPU.
   const [openedResult, existingResult] = await Promise.allSettled([
-    store.openObject(data.bucket, data.key, { maxBytes }),
+    store.openObject(data.bucket, data.key, { maxBytes, signal: deadline() }),
     store.getJson(config.s3.bucket, resultKey),
   ]);
   if (openedResult.status === 'rejected') throw openedResult.reason;
@@ -104,7 +111,7 @@ async function classifyJob(
     downloaded =
       opened !== undefined
         ? { bytes: await opened.read(), etag: opened.etag, contentType: opened.contentType }
-        : await store.getObjectBytes(data.bucket, data.key, { maxBytes });
+        : await store.getObjectBytes(data.bucket, data.key, { maxBytes, signal: deadline() });
     if (downloaded.bytes.length === 0) {
       throw new LabelqError('image_empty', `s3://${data.bucket}/${data.key} is empty`);
     }
