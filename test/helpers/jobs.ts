@@ -47,7 +47,11 @@ export async function waitForJob(
   for (;;) {
     const job = (await queue.getJob(id)) as Job<ClassifyJobData, ResultDocument> | undefined;
     const state = job ? await job.getState() : 'missing';
-    if (job && (state === 'completed' || state === 'failed')) return { state, job };
+    if (job && (state === 'completed' || state === 'failed')) {
+      // Read again: the job may have finished between getJob and getState (returnvalue still null then).
+      const finished = (await queue.getJob(id)) as Job<ClassifyJobData, ResultDocument> | undefined;
+      return { state, job: finished ?? job };
+    }
     if (Date.now() > deadline) throw new Error(`job ${id} still ${state} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }

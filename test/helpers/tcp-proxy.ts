@@ -22,6 +22,11 @@ export interface TcpProxy {
    * client `bytes` bytes every `everyMs` ms (a trickling body that never goes idle). Resolves on the match.
    */
   trickleWhen(pattern: RegExp, rate: { bytes: number; everyMs: number }): Promise<void>;
+  /**
+   * Answers the next `times` requests matching `pattern` itself with the raw HTTP `response` (the server never
+   * sees them) and closes those connections: an S3 error for one operation.
+   */
+  answerWhen(pattern: RegExp, response: string, times?: number): void;
   /** Forwards what was held and stops holding. */
   release(): void;
   close(): Promise<void>;
@@ -32,6 +37,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let toReset = 0;
   let resets = 0;
   let hold: { pattern: RegExp; matched: () => void } | undefined;
+  let answer: { pattern: RegExp; response: string; times: number } | undefined;
   let trickle: { pattern: RegExp; bytes: number; everyMs: number; matched: () => void } | undefined;
   const held: (() => void)[] = [];
 
@@ -48,7 +54,15 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     let upstreamGone = false;
     const queue: Buffer[] = [];
     let slow: { bytes: number; pending: Buffer; timer: NodeJS.Timeout } | undefined;
+    let answered = false;
     client.on('data', (chunk: Buffer) => {
+      if (answered) return;
+      if (answer !== undefined && answer.times > 0 && answer.pattern.test(chunk.toString('latin1'))) {
+        answered = true;
+        answer.times--;
+        client.end(answer.response);
+        return;
+      }
       if (slow === undefined && trickle !== undefined && trickle.pattern.test(chunk.toString('latin1'))) {
         const t = trickle;
         trickle = undefined;
@@ -116,6 +130,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         hold = { pattern, matched: resolve };
       });
     },
+    answerWhen(pattern, response, times = 1) {
+      answer = { pattern, response, times };
+    },
     trickleWhen(pattern, rate) {
       return new Promise((resolve) => {
         trickle = { pattern, ...rate, matched: resolve };
@@ -129,4 +146,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A raw S3 error response (XML body, connection closed) for {@link TcpProxy.answerWhen}. */
+export function s3ErrorResponse(status: number, code: string): string {
+  const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`;
+  return (
+    `HTTP/1.1 ${status} ${code}\r\nContent-Type: application/xml\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+    `Connection: close\r\n\r\n${body}`
+  );
 }

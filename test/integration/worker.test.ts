@@ -13,7 +13,7 @@ import { modelsDir, photoNames, readPhoto } from '../fixtures/index.ts';
 import { testConfig, uniqueName } from '../helpers/env.ts';
 import { enqueue, s3Job, testQueue, waitForJob } from '../helpers/jobs.ts';
 import { startLocalS3, type LocalS3 } from '../helpers/s3.ts';
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
+import { s3ErrorResponse, startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
 
 const MODELS = ['coco-nanodet', 'nsfw-mobilenet-v2'];
 const BUCKET = 'worker-it';
@@ -193,6 +193,30 @@ describe('worker runtime (in-process)', () => {
     expect((done.stacktrace ?? []).join('\n')).toMatch(
       /timeout: GetObject s3:\/\/[^ ]*trickle\/coffee\.jpg did not finish/,
     );
+  });
+
+  it('a tag write S3 refuses, or that fails on the last attempt, keeps the result: completed, tags.written false', async () => {
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: s3.port });
+    open.push({ proxy });
+    const { config, queue } = await start({ JOB_ATTEMPTS: '1' }, proxy.endpoint);
+    const tagging = /^PUT [^ ]*\?tagging/m;
+    // AccessDenied: not retryable. SlowDown twice (the SDK's 2 tries): retryable, but this is the last attempt.
+    for (const [name, answer, times, code] of [
+      ['denied', s3ErrorResponse(403, 'AccessDenied'), 1, 'storage_rejected'],
+      ['slow', s3ErrorResponse(503, 'SlowDown'), 2, 'storage_unavailable'],
+    ] as const) {
+      const key = `${prefix}tagfail/${name}.jpg`;
+      await inspect.putObject(BUCKET, key, readPhoto('chelsea'));
+      proxy.answerWhen(tagging, answer, times);
+      const job = s3Job(BUCKET, key, MODELS);
+      await enqueue(queue, config, [job]);
+      const { state, job: done } = await waitForJob(queue, job.id);
+      expect(state, done.failedReason).toBe('completed');
+      const { tags, ...doc } = done.returnvalue;
+      expect(tags).toMatchObject({ written: false, reason: { code } });
+      expect(await inspect.getJson(BUCKET, `${prefix}results/${job.id}.json`)).toEqual(doc);
+      expect(await inspect.getTags(BUCKET, key)).toEqual([]);
+    }
   });
 
   it('a redelivered job reuses the result document (same ETag and models): no new writes', async () => {

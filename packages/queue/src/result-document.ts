@@ -48,6 +48,11 @@ export interface ResultDocument {
   metadata?: Record<string, unknown>;
   provenance: { labelqVersion: string; models: ModelRef[]; attempt: number };
   timings: ResultTimings;
+  /**
+   * Only in a job's return value, only when the S3 tags could not be written (a refusal such as AccessDenied,
+   * or an outage on the last attempt): the result stands and the job completes. Not stored in the document.
+   */
+  tags?: { written: false; reason: { code: ErrorCode; message: string } };
 }
 
 /** Written at the same key when a job fails for good, so status survives the job leaving Redis. */

@@ -9,7 +9,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ByteBudget } from './byte-budget.ts';
-import { isReusable, modelRefs } from './result-document.ts';
+import { isCompletedFor, isReusable, modelRefs } from './result-document.ts';
 import { labelqTags } from './tags.ts';
 import { LABELQ_VERSION } from './version.ts';
 
@@ -45,11 +45,38 @@ async function writeTags(
   }
 }
 
+/**
+ * writeTags, except that a failure a retry cannot fix (non-retryable, or this is the last attempt) is a warning
+ * recorded in the returned value: the result document is written and stays the job's outcome.
+ */
+async function writeTagsOrRecord(
+  deps: ProcessorDeps,
+  job: Job<ClassifyJobData>,
+  data: ClassifyJobData,
+  doc: ResultDocument,
+  log: Logger,
+): Promise<ResultDocument> {
+  try {
+    await writeTags(deps, data, doc, log);
+    return doc;
+  } catch (raw) {
+    const err = toLabelqError(raw);
+    if (err.retryable && !isLastAttempt(job)) throw err;
+    log.warn({ code: err.code, err: raw }, 'could not write the S3 tags; the result document stands');
+    return { ...doc, tags: { written: false, reason: { code: err.code, message: err.message } } };
+  }
+}
+
+function isLastAttempt(job: Job<ClassifyJobData>): boolean {
+  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
+
 /** One attempt: download (size-capped, byte-budgeted), classify in the pool, moderate, write back. */
 async function classifyJob(
   deps: ProcessorDeps,
   job: Job<ClassifyJobData>,
   log: Logger,
+  progress: AttemptProgress,
 ): Promise<ResultDocument> {
   const { config, pool, store, policy } = deps;
   const startedAt = new Date().toISOString();
@@ -87,11 +114,11 @@ async function classifyJob(
     existing = existingResult.value;
   }
   const head = { etag: opened.etag, contentLength: opened.contentLength };
+  progress.etag = head.etag;
   if (isReusable(existing, { etag: head.etag, models, schemaVersion: RESULT_SCHEMA_VERSION, policy })) {
     opened.discard();
     log.info({ resultKey }, 'result document exists for this ETag and model set; reusing it');
-    await writeTags(deps, data, existing, log);
-    return existing;
+    return writeTagsOrRecord(deps, job, data, existing, log);
   }
 
   const tBudget = performance.now();
@@ -153,28 +180,50 @@ async function classifyJob(
       totalMs: round(performance.now() - t0),
     },
   };
+  progress.etag = downloaded.etag;
   await store.putJson(config.s3.bucket, resultKey, doc);
-  await writeTags(deps, data, doc, log);
+  const out = await writeTagsOrRecord(deps, job, data, doc, log);
   log.info(
     { resultKey, decision: moderation?.decision, totalMs: doc.timings.totalMs },
     'image classified and written back',
   );
-  return doc;
+  return out;
 }
 
 function round(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
 
-/** Best effort: the job fails with its own reason either way. */
+/** What an attempt learned before it failed. */
+interface AttemptProgress {
+  /** The source ETag, once the GetObject headers arrived. */
+  etag?: string;
+}
+
+/**
+ * Best effort: the job fails with its own reason either way. Never replaces a completed result for the source
+ * bytes this attempt saw (same ETag): that result is still true, whatever failed afterwards.
+ */
 async function writeFailure(
   deps: ProcessorDeps,
   job: Job<ClassifyJobData>,
   err: LabelqError,
   log: Logger,
+  progress: AttemptProgress,
 ): Promise<void> {
   const data = job.data as Partial<ClassifyJobData>;
   if (typeof data.id !== 'string' || !/^(img|obj)_[0-9a-f]{32}$/.test(data.id)) return;
+  const key = deps.store.resultKey(data.id);
+  if (progress.etag !== undefined) {
+    const existing = await deps.store.getJson(deps.config.s3.bucket, key).catch(() => undefined);
+    if (isCompletedFor(existing, progress.etag)) {
+      log.warn(
+        { resultKey: key },
+        'keeping the completed result document for this ETag; no failure document',
+      );
+      return;
+    }
+  }
   const doc: FailureDocument = {
     status: 'failed',
     schemaVersion: RESULT_SCHEMA_VERSION,
@@ -185,7 +234,7 @@ async function writeFailure(
     timings: { submittedAt: String(data.submittedAt), finishedAt: new Date().toISOString() },
   };
   try {
-    await deps.store.putJson(deps.config.s3.bucket, deps.store.resultKey(data.id), doc);
+    await deps.store.putJson(deps.config.s3.bucket, key, doc);
   } catch (writeErr) {
     log.error({ err: writeErr }, 'could not write the failure document');
   }
@@ -204,8 +253,9 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<ClassifyJobData>
       imageId: (job.data as { id?: unknown }).id,
       attempt: job.attemptsMade + 1,
     });
+    const progress: AttemptProgress = {};
     try {
-      return await classifyJob(deps, job, log);
+      return await classifyJob(deps, job, log, progress);
     } catch (raw) {
       const err = toLabelqError(raw);
       if (deps.abandoned?.aborted) {
@@ -215,9 +265,9 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<ClassifyJobData>
         );
         throw Object.assign(new Error(`${err.code}: ${err.message}`), { code: err.code });
       }
-      const final = !err.retryable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const final = !err.retryable || isLastAttempt(job);
       log[final ? 'error' : 'warn']({ code: err.code, err: raw, final }, 'attempt failed');
-      if (final) await writeFailure(deps, job, err, log);
+      if (final) await writeFailure(deps, job, err, log, progress);
       const message = `${err.code}: ${err.message}`;
       if (!err.retryable) throw new UnrecoverableError(message);
       throw Object.assign(new Error(message), { code: err.code });

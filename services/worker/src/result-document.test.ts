@@ -1,7 +1,7 @@
 import { DEFAULT_POLICY } from '@labelq/moderation';
 import type { ResultDocument } from '@labelq/queue';
 import { describe, expect, it } from 'vitest';
-import { isReusable } from './result-document.ts';
+import { isCompletedFor, isReusable } from './result-document.ts';
 import { labelqTags } from './tags.ts';
 
 const models = [{ name: 'nsfw-mobilenet-v2', version: '1', sha256: 'a'.repeat(64) }];
@@ -47,6 +47,15 @@ describe('isReusable', () => {
     ['garbage', expected, 'nope'],
   ])('rejects %s', (_n, exp, existing) => {
     expect(isReusable(existing, exp)).toBe(false);
+  });
+});
+
+describe('isCompletedFor (a failure document never replaces it)', () => {
+  it('is true only for a completed document for the same ETag', () => {
+    expect(isCompletedFor(doc, '"e1"')).toBe(true);
+    expect(isCompletedFor(doc, '"e2"')).toBe(false);
+    expect(isCompletedFor({ ...doc, status: 'failed' }, '"e1"')).toBe(false);
+    expect(isCompletedFor(undefined, '"e1"')).toBe(false);
   });
 });
 

@@ -35,3 +35,13 @@ export function isReusable(
   if (isObject(existing.moderation) && existing.moderation.policy !== expected.policy.version) return false;
   return Array.isArray(existing.results);
 }
+
+/** True when `existing` is a completed result for the source bytes with this ETag (any model set). */
+export function isCompletedFor(existing: unknown, etag: string): boolean {
+  return (
+    isObject(existing) &&
+    existing.status === 'completed' &&
+    isObject(existing.source) &&
+    existing.source.etag === etag
+  );
+}
