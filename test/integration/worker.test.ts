@@ -51,12 +51,16 @@ describe('worker runtime (in-process)', () => {
     await redis.stop();
   });
 
-  async function start(extra: Record<string, string> = {}, endpoint = s3.endpoint) {
+  async function start(
+    extra: Record<string, string> = {},
+    endpoint = s3.endpoint,
+    queueName = uniqueName('wq'),
+  ) {
     const config: Config = testConfig({
       redisUrl: redis.url,
       s3Endpoint: endpoint,
       bucket: BUCKET,
-      queueName: uniqueName('wq'),
+      queueName,
       extra: {
         WORKER_CONCURRENCY: '3',
         JOB_BACKOFF_MS: '100',
@@ -217,6 +221,33 @@ describe('worker runtime (in-process)', () => {
       expect(await inspect.getJson(BUCKET, `${prefix}results/${job.id}.json`)).toEqual(doc);
       expect(await inspect.getTags(BUCKET, key)).toEqual([]);
     }
+  });
+
+  it('a job that stalls more than MAX_STALLED_COUNT fails with job_stalled and a failure document', async () => {
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: s3.port });
+    open.push({ proxy });
+    const settings = { SHUTDOWN_TIMEOUT_MS: '100', LOCK_DURATION_MS: '1000', MAX_STALLED_COUNT: '0' };
+    const a = await start(settings, proxy.endpoint);
+    const key = `${prefix}stall/rocket.jpg`;
+    await inspect.putObject(BUCKET, key, readPhoto('rocket'));
+    // Worker A hangs on the download and abandons the job at its shutdown deadline: its lock expires, a stall.
+    const frozen = proxy.holdWhen(/^GET [^ ?]*stall\/rocket\.jpg[? ]/m);
+    const job = s3Job(BUCKET, key, MODELS);
+    await enqueue(a.queue, a.config, [job]);
+    await frozen;
+    expect(await a.runtime.close()).toBe(false);
+    proxy.release();
+
+    // Worker B on the same queue finds it stalled once, more than MAX_STALLED_COUNT 0 allows.
+    const b = await start(settings, s3.endpoint, a.config.queue.name);
+    const { state, job: failed } = await waitForJob(b.queue, job.id);
+    expect(state).toBe('failed');
+    expect(failed.failedReason).toMatch(/^job_stalled: The job stalled 1 times/);
+    expect(failed.attemptsMade).toBe(1);
+    expect(await inspect.getJson(BUCKET, `${prefix}results/${job.id}.json`)).toMatchObject({
+      status: 'failed',
+      error: { code: 'job_stalled' },
+    });
   });
 
   it('a redelivered job reuses the result document (same ETag and models): no new writes', async () => {

@@ -31,6 +31,7 @@ export interface Config {
     backoffMs: number;
     shutdownTimeoutMs: number;
     lockDurationMs: number;
+    maxStalledCount: number;
     keepCompletedSeconds: number;
     keepFailedSeconds: number;
   };
@@ -98,6 +99,7 @@ export function loadConfig(
       backoffMs: e.JOB_BACKOFF_MS,
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
       lockDurationMs: e.LOCK_DURATION_MS,
+      maxStalledCount: e.MAX_STALLED_COUNT,
       keepCompletedSeconds: e.KEEP_COMPLETED_SECONDS,
       keepFailedSeconds: e.KEEP_FAILED_SECONDS,
     },

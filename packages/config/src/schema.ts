@@ -97,6 +97,11 @@ export const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
   /** BullMQ lock duration, ms; a worker that dies loses its jobs to others after this. Default 30000. */
   LOCK_DURATION_MS: int(1000).default(30_000),
+  /**
+   * Times a job may stall (its worker died, hung, or abandoned it at the shutdown deadline, so its lock expired)
+   * and still be re-run; one more stall fails it with `job_stalled`. Default 1.
+   */
+  MAX_STALLED_COUNT: int(0).default(1),
   /** Completed jobs kept in Redis this many seconds (results stay in S3). Default 86400. */
   KEEP_COMPLETED_SECONDS: int(0).default(86_400),
   /** Failed jobs kept in Redis this many seconds. Default 604800. */

@@ -32,6 +32,9 @@ export const ERROR_CODES = {
   },
   // Object storage refused the request (access denied, bad request): repeating it cannot succeed.
   storage_rejected: { status: 502, retryable: false, message: 'Object storage refused the request' },
+  // A job that stalled more than MAX_STALLED_COUNT times: its worker died or hung while running it each time
+  // (it may crash workers), so it is not run again.
+  job_stalled: { status: 500, retryable: false, message: 'The job stalled too many times' },
   // Transient trouble (retried with backoff).
   storage_unavailable: { status: 503, retryable: true, message: 'Object storage is unavailable' },
   queue_unavailable: { status: 503, retryable: true, message: 'The queue is unavailable' },

@@ -76,6 +76,8 @@ function failureOf(
     return { code: err.code, message: typeof err.message === 'string' ? err.message : err.code };
   }
   const reason = failedReason ?? 'unknown failure';
+  // BullMQ's own message when it fails a job for stalling (workers before MAX_STALLED_COUNT was enforced).
+  if (reason === 'job stalled more than allowable limit') return { code: 'job_stalled', message: reason };
   const prefix = /^([a-z_]+)\b/.exec(reason)?.[1];
   return { code: prefix && isErrorCode(prefix) ? prefix : 'internal', message: reason };
 }

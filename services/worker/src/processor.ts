@@ -82,6 +82,13 @@ async function classifyJob(
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   const data = parseJobData(job.data);
+  if (job.stalledCounter > config.worker.maxStalledCount) {
+    throw new LabelqError(
+      'job_stalled',
+      `The job stalled ${job.stalledCounter} times (its worker died, hung or shut down while running it); ` +
+        `MAX_STALLED_COUNT is ${config.worker.maxStalledCount}`,
+    );
+  }
   const resultKey = store.resultKey(data.id);
 
   const models = modelRefs(pool.manifests, data.models);

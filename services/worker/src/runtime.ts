@@ -115,6 +115,9 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
         prefix: config.queue.prefix,
         concurrency: config.worker.concurrency,
         lockDuration: config.worker.lockDurationMs,
+        // One more than ours: the processor fails a job past config.worker.maxStalledCount itself, with the coded
+        // reason `job_stalled` and a failure document; BullMQ's own check would fail it uncoded, without one.
+        maxStalledCount: config.worker.maxStalledCount + 1,
         // Look for jobs of dead workers as often as a lock can expire (BullMQ's default is 30 s).
         stalledInterval: Math.min(30_000, config.worker.lockDurationMs),
         autorun: false,
