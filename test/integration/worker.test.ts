@@ -1,5 +1,6 @@
 // The worker runtime in-process against real Redis, s3rver and the real models: S3-key ingestion (single and
 // bulk), poison input, transient S3 failures, and idempotent redelivery.
+import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import type { Config } from '@labelq/config';
 import { resolveRedis, type ResolvedRedis } from '@labelq/dev-services';
 import { createInferencePool, type InferencePool } from '@labelq/inference';
@@ -109,7 +110,7 @@ describe('worker runtime (in-process)', () => {
       expect(tags.find((t) => t.key === 'labelq:moderation')?.value).toBe('allow');
     }
     const chelsea = await inspect.getTags(BUCKET, `${prefix}chelsea.jpg`);
-    expect(chelsea.find((t) => t.key === 'labelq:labels')?.value).toMatch(/cat/);
+    expect(chelsea.find((t) => t.key === 'labelq:coco-nanodet')?.value).toMatch(/cat/);
   });
 
   it('fails poison input at once with the reason code, attemptsMade 1, and a failure document', async () => {
@@ -248,6 +249,51 @@ describe('worker runtime (in-process)', () => {
       status: 'failed',
       error: { code: 'job_stalled' },
     });
+  });
+
+  it('jobs with different model sets on one object: tags commute, a redelivery changes nothing', async () => {
+    const { config, queue } = await start();
+    const key = `${prefix}two-sets/chelsea.jpg`;
+    await inspect.putObject(BUCKET, key, readPhoto('chelsea'));
+    await s3.client.send(
+      new PutObjectTaggingCommand({
+        Bucket: BUCKET,
+        Key: key,
+        Tagging: {
+          TagSet: [
+            { Key: 'owner', Value: 'me' },
+            { Key: 'labelq:id', Value: 'from-an-older-version' },
+          ],
+        },
+      }),
+    );
+    const run = async (models: string[]) => {
+      const job = s3Job(BUCKET, key, models);
+      await queue.remove(job.id);
+      await enqueue(queue, config, [{ ...job, submittedAt: new Date().toISOString() }]);
+      const { state, job: done } = await waitForJob(queue, job.id);
+      expect(state, done.failedReason).toBe('completed');
+      return done.returnvalue;
+    };
+    const detector = await run(['coco-nanodet']);
+    const nsfw = await run(['nsfw-mobilenet-v2']);
+    const expected = [
+      { key: 'owner', value: 'me' },
+      ...[...labelqTags(detector, config.tags.minConfidence), ...labelqTags(nsfw, config.tags.minConfidence)],
+    ];
+    const byKey = (t: { key: string }[]) => [...t].sort((x, y) => (x.key < y.key ? -1 : 1));
+    const tags = await inspect.getTags(BUCKET, key);
+    expect(byKey(tags)).toEqual(byKey(expected));
+    expect(tags.map((t) => t.key)).toEqual([
+      'owner',
+      'labelq:moderation',
+      'labelq:coco-nanodet',
+      'labelq:nsfw-mobilenet-v2',
+    ]);
+    expect(tags.find((t) => t.key === 'labelq:coco-nanodet')?.value).toMatch(/cat/);
+    // A redelivery of the detector job (reusing its result document) leaves the NSFW job's tags alone.
+    await run(['coco-nanodet']);
+    expect(await inspect.getTags(BUCKET, key)).toEqual(tags);
   });
 
   it('a redelivered job reuses the result document (same ETag and models): no new writes', async () => {

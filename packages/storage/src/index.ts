@@ -17,6 +17,7 @@ export {
   mergeObjectTags,
   getObjectTags,
   sanitizeTagText,
+  compareLabelqTags,
   LABELQ_TAG_PREFIX,
   S3_TAG_LIMITS,
   type ObjectTag,

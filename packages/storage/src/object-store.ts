@@ -47,7 +47,13 @@ export interface ObjectStore {
   putJson(bucket: string, key: string, doc: unknown): Promise<{ etag: string }>;
   getJson(bucket: string, key: string): Promise<unknown>;
   getTags(bucket: string, key: string): Promise<ObjectTag[]>;
-  mergeTags(bucket: string, key: string, ours: readonly ObjectTag[]): Promise<MergeResult>;
+  /** See mergeTags: sets `ours`, removes the other `owned` keys, keeps every other tag. */
+  mergeTags(
+    bucket: string,
+    key: string,
+    ours: readonly ObjectTag[],
+    owned?: readonly string[],
+  ): Promise<MergeResult>;
   checkBucket(bucket: string): Promise<void>;
   ensureBucket(bucket: string): Promise<void>;
   /** Closes the client's sockets. */
@@ -67,7 +73,7 @@ export function createObjectStore(s3: Config['s3'], client: S3Client = createS3C
     putJson: (bucket, key, doc) => putJson(client, bucket, key, doc),
     getJson: (bucket, key) => getJson(client, bucket, key),
     getTags: (bucket, key) => getObjectTags(client, bucket, key),
-    mergeTags: (bucket, key, ours) => mergeObjectTags(client, bucket, key, ours),
+    mergeTags: (bucket, key, ours, owned) => mergeObjectTags(client, bucket, key, ours, owned),
     checkBucket: (bucket) => checkBucket(client, bucket),
     ensureBucket: (bucket) => ensureBucket(client, bucket),
     destroy: () => client.destroy(),

@@ -75,7 +75,7 @@ describe('ObjectStore against s3rver', () => {
     expect(await store.getJson(bucket, `${prefix}${key}`)).toEqual({ b: 1, a: [1, 2] });
   });
 
-  it('merges our tags and keeps the owner tags', async () => {
+  it("merges our tags, removes the owned keys, keeps the owner's and other writers' tags", async () => {
     const key = `${prefix}tagged.jpg`;
     await store.putObject(bucket, key, Buffer.from('x'));
     await s3.client.send(
@@ -86,6 +86,7 @@ describe('ObjectStore against s3rver', () => {
           TagSet: [
             { Key: 'owner', Value: 'me' },
             { Key: 'labelq:old', Value: 'stale' },
+            { Key: 'labelq:other-model', Value: 'kept' },
           ],
         },
       }),
@@ -94,15 +95,16 @@ describe('ObjectStore against s3rver', () => {
       { key: 'labelq:moderation', value: 'allow' },
       { key: 'labelq:labels', value: "tabby, tabby cat/dog's" },
     ];
-    const first = await store.mergeTags(bucket, key, ours);
+    const first = await store.mergeTags(bucket, key, ours, ['labelq:old']);
     expect(first.changed).toBe(true);
     const tags = await store.getTags(bucket, key);
     expect(tags).toEqual([
       { key: 'owner', value: 'me' },
       { key: 'labelq:moderation', value: 'allow' },
       { key: 'labelq:labels', value: 'tabby_ tabby cat/dog_s' },
+      { key: 'labelq:other-model', value: 'kept' },
     ]);
-    expect((await store.mergeTags(bucket, key, ours)).changed).toBe(false);
+    expect((await store.mergeTags(bucket, key, ours, ['labelq:old'])).changed).toBe(false);
   });
 
   it('reports an unreachable endpoint as retryable storage_unavailable, and a missing bucket as not retryable', async () => {

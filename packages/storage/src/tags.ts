@@ -27,28 +27,54 @@ export function sanitizeTagText(text: string, max: number): string {
 export interface MergeResult {
   /** The full tag set to write. */
   tags: ObjectTag[];
-  /** Our keys that did not fit under S3's 10-tag limit. */
+  /** `labelq:` keys (ours or another writer's) that did not fit under S3's 10-tag limit. */
   dropped: string[];
   /** False when `tags` equals the existing set (no write needed). */
   changed: boolean;
 }
 
 /**
- * Merges our tags into an object's existing tags. Existing `labelq:` tags are all replaced (stale ones from
- * an earlier run are removed); the owner's tags are always kept. `ours` is in priority order: when the total
- * would exceed 10 tags, ours are dropped from the end of the list. Keys and values are sanitized to S3's
- * character set and length limits.
+ * The order in which `labelq:` tags keep their place under the 10-tag limit: `labelq:moderation` first, then
+ * by key. It depends on the key alone, so that merges by different writers commute.
  */
-export function mergeTags(existing: readonly ObjectTag[], ours: readonly ObjectTag[]): MergeResult {
-  const kept = existing.filter((t) => !t.key.startsWith(LABELQ_TAG_PREFIX));
-  const room = Math.max(0, S3_TAG_LIMITS.maxTags - kept.length);
+export function compareLabelqTags(a: string, b: string): number {
+  const moderation = `${LABELQ_TAG_PREFIX}moderation`;
+  if (a === b) return 0;
+  if (a === moderation) return -1;
+  if (b === moderation) return 1;
+  return a < b ? -1 : 1;
+}
+
+/**
+ * Merges one writer's tags into an object's existing tags. `ours` sets its keys; `owned` are the further keys
+ * this writer is responsible for, removed unless `ours` sets them (a model with no label above the threshold, a
+ * key an older version wrote). Every other tag is kept: the owner's always, and other writers' `labelq:` tags
+ * (e.g. another model set's job on the same object), so merges by writers owning disjoint keys commute. When
+ * the total would exceed 10 tags, the owner's tags win and `labelq:` tags are dropped from the end of
+ * {@link compareLabelqTags}'s order (last model key first, `labelq:moderation` last). Keys and values are
+ * sanitized to S3's character set and length limits.
+ */
+export function mergeTags(
+  existing: readonly ObjectTag[],
+  ours: readonly ObjectTag[],
+  owned: readonly string[] = [],
+): MergeResult {
   const clean = ours.map((t) => ({
     key: sanitizeTagText(t.key, S3_TAG_LIMITS.maxKeyLength),
     value: sanitizeTagText(t.value, S3_TAG_LIMITS.maxValueLength),
   }));
-  const added = clean.slice(0, room);
-  const tags = [...kept, ...added];
-  const dropped = clean.slice(room).map((t) => t.key);
+  const replaced = new Set([
+    ...clean.map((t) => t.key),
+    ...owned.map((k) => sanitizeTagText(k, S3_TAG_LIMITS.maxKeyLength)),
+  ]);
+  const isOurs = (t: ObjectTag): boolean => t.key.startsWith(LABELQ_TAG_PREFIX);
+  const kept = existing.filter((t) => !isOurs(t));
+  const room = Math.max(0, S3_TAG_LIMITS.maxTags - kept.length);
+  const candidates = [...existing.filter((t) => isOurs(t) && !replaced.has(t.key)), ...clean].sort((a, b) =>
+    compareLabelqTags(a.key, b.key),
+  );
+  const tags = [...kept, ...candidates.slice(0, room)];
+  const dropped = candidates.slice(room).map((t) => t.key);
   const canon = (list: readonly ObjectTag[]): string =>
     JSON.stringify([...list].map((t) => [t.key, t.value]).sort((a, b) => (a[0]! < b[0]! ? -1 : 1)));
   return { tags, dropped, changed: canon(tags) !== canon(existing) };
@@ -73,9 +99,10 @@ export async function mergeObjectTags(
   bucket: string,
   key: string,
   ours: readonly ObjectTag[],
+  owned: readonly string[] = [],
 ): Promise<MergeResult> {
   const existing = await getObjectTags(client, bucket, key);
-  const merged = mergeTags(existing, ours);
+  const merged = mergeTags(existing, ours, owned);
   if (!merged.changed) return merged;
   try {
     await client.send(

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ByteBudget } from './byte-budget.ts';
 import { isCompletedFor, isReusable, modelRefs } from './result-document.ts';
-import { labelqTags } from './tags.ts';
+import { labelqOwnedKeys, labelqTags } from './tags.ts';
 import { LABELQ_VERSION } from './version.ts';
 
 export interface ProcessorDeps {
@@ -27,7 +27,10 @@ export interface ProcessorDeps {
   abandoned?: AbortSignal;
 }
 
-/** Writes our tags on the source object (merged with the owner's; no write when nothing changes). */
+/**
+ * Writes this job's tags on the source object: its models' keys (and moderation), leaving the owner's tags and
+ * other model sets' tags alone; no write when nothing changes.
+ */
 async function writeTags(
   deps: ProcessorDeps,
   data: ClassifyJobData,
@@ -39,6 +42,7 @@ async function writeTags(
     data.bucket,
     data.key,
     labelqTags(doc, deps.config.tags.minConfidence),
+    labelqOwnedKeys(doc),
   );
   if (merged.dropped.length > 0) {
     log.warn({ dropped: merged.dropped }, 'object has too many tags; some labelq tags were not written');

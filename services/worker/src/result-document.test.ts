@@ -2,7 +2,7 @@ import { DEFAULT_POLICY } from '@labelq/moderation';
 import type { ResultDocument } from '@labelq/queue';
 import { describe, expect, it } from 'vitest';
 import { isCompletedFor, isReusable } from './result-document.ts';
-import { labelqTags } from './tags.ts';
+import { labelqOwnedKeys, labelqTags } from './tags.ts';
 
 const models = [{ name: 'nsfw-mobilenet-v2', version: '1', sha256: 'a'.repeat(64) }];
 const doc = {
@@ -60,11 +60,21 @@ describe('isCompletedFor (a failure document never replaces it)', () => {
 });
 
 describe('labelqTags', () => {
-  it('orders moderation, labels above the threshold, id', () => {
+  it('writes moderation, then one tag per model with its labels above the threshold; nothing job-specific', () => {
     expect(labelqTags(doc, 0.3)).toEqual([
       { key: 'labelq:moderation', value: 'allow' },
-      { key: 'labelq:labels', value: 'Neutral/Porn' },
-      { key: 'labelq:id', value: 'obj_0123' },
+      { key: 'labelq:nsfw-mobilenet-v2', value: 'Neutral/Porn' },
     ]);
+    expect(labelqTags(doc, 0.95)).toEqual([{ key: 'labelq:moderation', value: 'allow' }]);
+  });
+  it('owns its models, moderation only when an NSFW model ran, and the legacy keys', () => {
+    expect(labelqOwnedKeys(doc)).toEqual([
+      'labelq:moderation',
+      'labelq:nsfw-mobilenet-v2',
+      'labelq:labels',
+      'labelq:id',
+    ]);
+    const { moderation: _, ...noNsfw } = doc;
+    expect(labelqOwnedKeys(noNsfw)).not.toContain('labelq:moderation');
   });
 });

@@ -1,30 +1,45 @@
 import type { ResultDocument } from '@labelq/queue';
-import { S3_TAG_LIMITS, type ObjectTag } from '@labelq/storage';
+import { compareLabelqTags, S3_TAG_LIMITS, type ObjectTag } from '@labelq/storage';
+
+/** Keys written by earlier versions (one job's labels across models; the image id): every job removes them. */
+const LEGACY_KEYS = ['labelq:labels', 'labelq:id'];
 
 /**
- * Our tags for a source object, in priority order (when the owner's tags leave no room, the last are dropped
- * first): `labelq:moderation` (allow/review/block), `labelq:labels` (label names at or above `minConfidence`
- * across models, highest first, `/`-separated, whole names up to 256 characters), `labelq:id` (the image id,
- * to find the result document).
+ * Our tags for a source object, so that jobs with different model sets on the same object commute: one tag per
+ * model, `labelq:<model name>` = that model's label names at or above `minConfidence`, highest first,
+ * `/`-separated, whole names up to 256 characters (none when no label reaches it); and `labelq:moderation`
+ * (allow/review/block) when an NSFW model ran, which depends only on the NSFW model's scores and the policy.
+ * Sorted in the order they keep their place under the 10-tag limit (see compareLabelqTags).
  */
 export function labelqTags(doc: ResultDocument, minConfidence: number): ObjectTag[] {
   const tags: ObjectTag[] = [];
   if (doc.moderation !== undefined) tags.push({ key: 'labelq:moderation', value: doc.moderation.decision });
-  const best = new Map<string, number>();
   for (const result of doc.results) {
+    const best = new Map<string, number>();
     for (const label of result.labels) {
       if (label.confidence < minConfidence) continue;
       best.set(label.name, Math.max(best.get(label.name) ?? 0, label.confidence));
     }
+    const names = [...best.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([n]) => n);
+    let value = '';
+    for (const name of names) {
+      const next = value === '' ? name : `${value}/${name}`;
+      if (next.length > S3_TAG_LIMITS.maxValueLength) break;
+      value = next;
+    }
+    if (value !== '') tags.push({ key: `labelq:${result.model.name}`, value });
   }
-  const names = [...best.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([n]) => n);
-  let value = '';
-  for (const name of names) {
-    const next = value === '' ? name : `${value}/${name}`;
-    if (next.length > S3_TAG_LIMITS.maxValueLength) break;
-    value = next;
-  }
-  if (value !== '') tags.push({ key: 'labelq:labels', value });
-  tags.push({ key: 'labelq:id', value: doc.id });
-  return tags;
+  return tags.sort((a, b) => compareLabelqTags(a.key, b.key));
+}
+
+/**
+ * The keys a job owns, removed unless labelqTags sets them: one per model it ran, `labelq:moderation` when an
+ * NSFW model ran, and the legacy keys. Other models' tags (another job's) are left alone.
+ */
+export function labelqOwnedKeys(doc: ResultDocument): string[] {
+  return [
+    ...(doc.moderation !== undefined ? ['labelq:moderation'] : []),
+    ...doc.provenance.models.map((m) => `labelq:${m.name}`),
+    ...LEGACY_KEYS,
+  ];
 }
