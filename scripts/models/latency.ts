@@ -16,13 +16,18 @@ const { values, positionals } = parseArgs({
 const names = positionals.length > 0 ? positionals : ['nsfw-mobilenet-v2', 'nsfw-inception-v3'];
 const runs = Number(values.runs);
 
-const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+const quantile = (sorted: number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
 for (const name of names) {
   const manifest = manifestSchema.parse(JSON.parse(await readFile(join(modelsDir, `${name}.json`), 'utf8')));
   if (manifest.task !== 'classify') continue;
   const { width, height, scale } = manifest.input;
-  const raw = await sharp(photos.chelsea).removeAlpha().resize(width, height, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+  const raw = await sharp(photos.chelsea)
+    .removeAlpha()
+    .resize(width, height, { fit: 'fill', kernel: 'linear' })
+    .raw()
+    .toBuffer();
   const x = Float32Array.from(raw, (v) => v * scale);
   const feed = { [manifest.input.name ?? 'input']: new ort.Tensor('float32', x, [1, height, width, 3]) };
   for (const threads of [1, 2]) {

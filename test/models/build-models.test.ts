@@ -78,7 +78,9 @@ describe('pnpm models', () => {
   it('does nothing when models/ already holds the recorded model', async () => {
     const run = await buildModels(...args());
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(new RegExp(`${NAME} +up to date +10\\.0 MiB +sha256 ${recorded.slice(0, 12)}`));
+    expect(run.stdout).toMatch(
+      new RegExp(`${NAME} +up to date +10\\.0 MiB +sha256 ${recorded.slice(0, 12)}`),
+    );
   });
 
   it('rewrites a damaged model', async () => {
@@ -103,16 +105,25 @@ describe('pnpm models', () => {
 
 describe('the committed manifests', () => {
   it.each(CATALOG.map((e) => [e.name]))('%s is valid and names its catalog entry', async (name) => {
-    const manifest = manifestSchema.parse(JSON.parse(await readFile(join(manifestsDir, `${name}.json`), 'utf8')));
+    const manifest = manifestSchema.parse(
+      JSON.parse(await readFile(join(manifestsDir, `${name}.json`), 'utf8')),
+    );
     expect(manifest.name).toBe(name);
     expect(manifest.file).toBe(`${name}.onnx`);
   });
 
   it.each(['nsfw-mobilenet-v2', 'nsfw-inception-v3'])('%s describes the NSFWJS classifier', async (name) => {
-    const manifest = manifestSchema.parse(JSON.parse(await readFile(join(manifestsDir, `${name}.json`), 'utf8')));
+    const manifest = manifestSchema.parse(
+      JSON.parse(await readFile(join(manifestsDir, `${name}.json`), 'utf8')),
+    );
     expect(manifest.task).toBe('classify');
     expect(manifest.labels).toEqual(['Drawing', 'Hentai', 'Neutral', 'Porn', 'Sexy']);
-    expect(manifest.input).toMatchObject({ name: 'input', layout: 'NHWC', channelOrder: 'RGB', scale: 1 / 255 });
+    expect(manifest.input).toMatchObject({
+      name: 'input',
+      layout: 'NHWC',
+      channelOrder: 'RGB',
+      scale: 1 / 255,
+    });
     expect(manifest.input.mean).toEqual([0, 0, 0]);
     expect(manifest.input.std).toEqual([1, 1, 1]);
     expect(manifest.output).toEqual({ name: 'probabilities', activation: 'none' });

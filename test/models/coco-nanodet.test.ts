@@ -21,12 +21,17 @@ const outputNames = manifest.output.strides.flatMap((s) => [s.scores, s.boxes]);
 /** A plain sharp 'fill' resize + the manifest's channel order and normalisation, NCHW. */
 async function inputTensor(photo: PhotoName): Promise<Float32Array> {
   const { width, height, scale, mean, std } = manifest.input;
-  const rgb = await sharp(photos[photo]).removeAlpha().resize(width, height, { fit: 'fill' }).raw().toBuffer();
+  const rgb = await sharp(photos[photo])
+    .removeAlpha()
+    .resize(width, height, { fit: 'fill' })
+    .raw()
+    .toBuffer();
   const plane = width * height;
   const order = manifest.input.channelOrder === 'BGR' ? [2, 1, 0] : [0, 1, 2];
   const out = new Float32Array(plane * 3);
   order.forEach((src, c) => {
-    for (let i = 0; i < plane; i++) out[c * plane + i] = ((rgb[i * 3 + src] ?? 0) * scale - mean[c]!) / std[c]!;
+    for (let i = 0; i < plane; i++)
+      out[c * plane + i] = ((rgb[i * 3 + src] ?? 0) * scale - mean[c]!) / std[c]!;
   });
   return out;
 }
@@ -45,7 +50,9 @@ beforeAll(async () => {
 
 async function runOnnx(x: Float32Array): Promise<ort.InferenceSession.OnnxValueMapType> {
   const { width, height } = manifest.input;
-  return session.run({ [manifest.input.name ?? 'input_1']: new ort.Tensor('float32', x, [1, 3, height, width]) });
+  return session.run({
+    [manifest.input.name ?? 'input_1']: new ort.Tensor('float32', x, [1, 3, height, width]),
+  });
 }
 
 describe('coco-nanodet conversion', () => {

@@ -62,7 +62,10 @@ describe('loadModels', () => {
 
   it('manifest_invalid for broken JSON', async () => {
     await put('broken', '{"schemaVersion": 1,');
-    await expect(loadModels(dir)).rejects.toMatchObject({ code: 'manifest_invalid', message: /broken\.json/ });
+    await expect(loadModels(dir)).rejects.toMatchObject({
+      code: 'manifest_invalid',
+      message: /broken\.json/,
+    });
   });
 
   it('model_missing when the .onnx is absent, or the folder is', async () => {

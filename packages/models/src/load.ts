@@ -105,10 +105,14 @@ async function verifyModelFile(path: string, manifest: ModelManifest, manifestPa
     const s = await stat(path);
     if (!s.isFile()) throw new Error('not a file');
   } catch (err) {
-    throw new LabelqError('model_missing', `${manifest.file} (named by ${basename(manifestPath)}) is missing`, {
-      cause: err,
-      details: { file: path, model: manifest.name },
-    });
+    throw new LabelqError(
+      'model_missing',
+      `${manifest.file} (named by ${basename(manifestPath)}) is missing`,
+      {
+        cause: err,
+        details: { file: path, model: manifest.name },
+      },
+    );
   }
   const actual = await sha256File(path);
   if (actual !== manifest.sha256) {

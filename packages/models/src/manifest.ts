@@ -31,9 +31,7 @@ const classifyOutputSchema = z.object({
 const detectOutputSchema = z.object({
   /** NanoDet-style heads: per stride, a [1, N, classes] score output and a [1, N, 4*(regMax+1)] box output. */
   decoder: z.literal('nanodet'),
-  strides: z.array(
-    z.object({ stride: z.number().int().positive(), scores: z.string(), boxes: z.string() }),
-  ),
+  strides: z.array(z.object({ stride: z.number().int().positive(), scores: z.string(), boxes: z.string() })),
   /** Bins per box side minus one (the distribution-focal-loss head). */
   regMax: z.number().int().positive(),
   scoreActivation: z.enum(['sigmoid', 'none']).default('none'),
