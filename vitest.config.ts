@@ -8,6 +8,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Test files spawn their own pools, Redis servers and s3rver instances: run files one at a time on 2 cores.
     fileParallelism: false,
+    globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     env: { NODE_OPTIONS: '--openssl-legacy-provider' },
   },

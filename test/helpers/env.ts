@@ -16,7 +16,7 @@ export interface TestEnvOptions {
 export function testEnv(o: TestEnvOptions): Record<string, string> {
   return {
     LOG_LEVEL: 'warn',
-    REDIS_URL: o.redisUrl ?? 'redis://127.0.0.1:6379',
+    REDIS_URL: o.redisUrl ?? testRedisUrl(),
     QUEUE_NAME: o.queueName ?? 'labelq-test',
     S3_ENDPOINT: o.s3Endpoint,
     S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
@@ -36,4 +36,9 @@ export function testConfig(o: TestEnvOptions): Config {
 /** A short unique suffix for queue names, buckets and prefixes. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** The tests' Redis (test/global-setup.ts resolves or starts it and exports REDIS_URL). */
+export function testRedisUrl(): string {
+  return process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 }

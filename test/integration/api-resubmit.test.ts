@@ -1,3 +1,4 @@
+import { testRedisUrl } from '../helpers/env.ts';
 // Resubmissions of known ids over real HTTP, the shared Redis and an embedded s3rver. Jobs are moved through
 // their states by a processor-less BullMQ worker in the test (take the job, fail or complete it), so each case
 // sets up exactly the state it needs.
@@ -17,7 +18,7 @@ import { PRIORITY, type ClassifyJobData } from '@labelq/queue';
 import { createApiStorage } from '../../services/api/src/storage-s3.ts';
 import { readPhoto } from '../fixtures/index.ts';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
+const REDIS_URL = testRedisUrl();
 const BUCKET = 'labelq-resubmit-test';
 const MODELS = ['alpha-net'];
 
@@ -53,7 +54,11 @@ beforeAll(async () => {
   queue = new Queue<ClassifyJobData>(config.queue.name, { connection: redis, prefix: config.queue.prefix });
   // No processor: the test takes jobs itself. Its own connection (workers block on theirs).
   worker = new Worker<ClassifyJobData>(config.queue.name, null, {
-    connection: { host: '127.0.0.1', port: 6379, maxRetriesPerRequest: null },
+    connection: {
+      host: new URL(REDIS_URL).hostname,
+      port: Number(new URL(REDIS_URL).port || 6379),
+      maxRetriesPerRequest: null,
+    },
     prefix: config.queue.prefix,
     autorun: false,
   });

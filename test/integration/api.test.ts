@@ -1,3 +1,4 @@
+import { testRedisUrl } from '../helpers/env.ts';
 // The upload API over real HTTP against the shared Redis and an embedded s3rver (no worker: jobs stay queued).
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,7 +16,7 @@ import { PRIORITY, type ClassifyJobData } from '@labelq/queue';
 import { createApiStorage } from '../../services/api/src/storage-s3.ts';
 import { readPhoto } from '../fixtures/index.ts';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
+const REDIS_URL = testRedisUrl();
 const BUCKET = 'labelq-api-test';
 const OTHER = 'labelq-api-other';
 const FOREIGN = 'labelq-api-foreign';
