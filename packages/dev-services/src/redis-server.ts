@@ -145,7 +145,7 @@ export interface ResolvedRedis {
 }
 
 /**
- * Uses the Redis at `url` (default `redis://127.0.0.1:6379`; pass `process.env.REDIS_URL` from scripts) if it
+ * Uses the Redis at `url` (default `redis://127.0.0.1:6379`; scripts pass the REDIS_URL environment variable) if it
  * answers PING, else starts a private redis-server.
  */
 export async function resolveRedis(url = 'redis://127.0.0.1:6379'): Promise<ResolvedRedis> {
