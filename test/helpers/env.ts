@@ -8,6 +8,8 @@ export interface TestEnvOptions {
   bucket: string;
   /** Unique per test. */
   queueName?: string;
+  /** Unique per test: uploads and results go under `<prefix>/uploads/` and `<prefix>/results/`. */
+  prefix?: string;
   /** Extra variables, e.g. `{ WORKER_CONCURRENCY: '2' }`. */
   extra?: Record<string, string>;
 }
@@ -24,6 +26,9 @@ export function testEnv(o: TestEnvOptions): Record<string, string> {
     S3_BUCKET: o.bucket,
     S3_CHECKSUMS: 'WHEN_REQUIRED',
     MODELS_DIR: modelsDir,
+    ...(o.prefix
+      ? { S3_UPLOADS_PREFIX: `${o.prefix}/uploads/`, S3_RESULTS_PREFIX: `${o.prefix}/results/` }
+      : {}),
     ...o.extra,
   };
 }

@@ -1,3 +1,4 @@
+import { testEnv } from '../helpers/env.ts';
 // With Redis down the API answers 503 queue_unavailable promptly (no offline queue), and recovers by itself.
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,7 +10,6 @@ import { startApi, type ApiServer } from '@labelq/api';
 import { loadConfig, type Config } from '@labelq/config';
 import {
   freePort,
-  S3RVER_CREDENTIALS,
   startRedisServer,
   startS3rver,
   type RedisServerHandle,
@@ -28,17 +28,15 @@ const redises: RedisServerHandle[] = [];
 
 function configFor(redisUrl: string): Config {
   const run = randomUUID().slice(0, 8);
-  return loadConfig({
-    REDIS_URL: redisUrl,
-    QUEUE_NAME: `redis-down-${run}`,
-    S3_ENDPOINT: s3.endpoint,
-    S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-    S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-    S3_BUCKET: BUCKET,
-    S3_UPLOADS_PREFIX: `${run}/uploads/`,
-    S3_RESULTS_PREFIX: `${run}/results/`,
-    S3_CHECKSUMS: 'WHEN_REQUIRED',
-  });
+  return loadConfig(
+    testEnv({
+      redisUrl,
+      queueName: `redis-down-${run}`,
+      s3Endpoint: s3.endpoint,
+      bucket: BUCKET,
+      prefix: run,
+    }),
+  );
 }
 
 async function start(config: Config): Promise<ApiServer> {

@@ -1,4 +1,4 @@
-import { testRedisUrl } from '../helpers/env.ts';
+import { testEnv, testRedisUrl } from '../helpers/env.ts';
 // Resubmissions of known ids over real HTTP, the shared Redis and an embedded s3rver. Jobs are moved through
 // their states by a processor-less BullMQ worker in the test (take the job, fail or complete it), so each case
 // sets up exactly the state it needs.
@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '@labelq/api';
 import { loadConfig, type Config } from '@labelq/config';
-import { s3ClientFor, S3RVER_CREDENTIALS, startS3rver, type S3rverHandle } from '@labelq/dev-services';
+import { s3ClientFor, startS3rver, type S3rverHandle } from '@labelq/dev-services';
 import { PRIORITY, type ClassifyJobData } from '@labelq/queue';
 import { createApiStorage } from '../../services/api/src/storage-s3.ts';
 import { readPhoto } from '../fixtures/index.ts';
@@ -37,19 +37,16 @@ beforeAll(async () => {
   s3 = await startS3rver({ dir: dataDir, buckets: [BUCKET] });
   s3Client = s3ClientFor(s3.endpoint);
   const run = randomUUID().slice(0, 8);
-  config = loadConfig({
-    REDIS_URL,
-    QUEUE_NAME: `api-resubmit-${run}`,
-    S3_ENDPOINT: s3.endpoint,
-    S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-    S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-    S3_BUCKET: BUCKET,
-    S3_UPLOADS_PREFIX: `${run}/uploads/`,
-    S3_RESULTS_PREFIX: `${run}/results/`,
-    S3_CHECKSUMS: 'WHEN_REQUIRED',
-    JOB_ATTEMPTS: '1',
-    LOG_LEVEL: 'silent',
-  });
+  config = loadConfig(
+    testEnv({
+      redisUrl: REDIS_URL,
+      queueName: `api-resubmit-${run}`,
+      s3Endpoint: s3.endpoint,
+      bucket: BUCKET,
+      prefix: run,
+      extra: { JOB_ATTEMPTS: '1', LOG_LEVEL: 'silent' },
+    }),
+  );
   redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   queue = new Queue<ClassifyJobData>(config.queue.name, { connection: redis, prefix: config.queue.prefix });
   // No processor: the test takes jobs itself. Its own connection (workers block on theirs).

@@ -1,4 +1,4 @@
-import { testRedisUrl } from '../helpers/env.ts';
+import { testEnv, testRedisUrl } from '../helpers/env.ts';
 // The upload API over real HTTP against the shared Redis and an embedded s3rver (no worker: jobs stay queued).
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '@labelq/api';
 import { loadConfig, type Config } from '@labelq/config';
-import { s3ClientFor, S3RVER_CREDENTIALS, startS3rver, type S3rverHandle } from '@labelq/dev-services';
+import { s3ClientFor, startS3rver, type S3rverHandle } from '@labelq/dev-services';
 import { PRIORITY, type ClassifyJobData } from '@labelq/queue';
 import { createApiStorage } from '../../services/api/src/storage-s3.ts';
 import { readPhoto } from '../fixtures/index.ts';
@@ -35,20 +35,20 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'labelq-api-'));
   s3 = await startS3rver({ dir: dataDir, buckets: [BUCKET, OTHER, FOREIGN] });
   const run = randomUUID().slice(0, 8);
-  config = loadConfig({
-    REDIS_URL,
-    QUEUE_NAME: `api-test-${run}`,
-    S3_ENDPOINT: s3.endpoint,
-    S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-    S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-    S3_BUCKET: BUCKET,
-    S3_ALLOWED_BUCKETS: `${BUCKET},${OTHER}`,
-    S3_UPLOADS_PREFIX: `${run}/uploads/`,
-    S3_RESULTS_PREFIX: `${run}/results/`,
-    S3_CHECKSUMS: 'WHEN_REQUIRED',
-    MAX_UPLOAD_BYTES: String(LIMIT),
-    LOG_LEVEL: 'silent',
-  });
+  config = loadConfig(
+    testEnv({
+      redisUrl: REDIS_URL,
+      queueName: `api-test-${run}`,
+      s3Endpoint: s3.endpoint,
+      bucket: BUCKET,
+      prefix: run,
+      extra: {
+        S3_ALLOWED_BUCKETS: `${BUCKET},${OTHER}`,
+        MAX_UPLOAD_BYTES: String(LIMIT),
+        LOG_LEVEL: 'silent',
+      },
+    }),
+  );
   redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   queue = new Queue<ClassifyJobData>(config.queue.name, { connection: redis, prefix: config.queue.prefix });
   const storage = createApiStorage(config);
@@ -266,27 +266,22 @@ describe('POST /v1/jobs', () => {
 describe('reads, errors and docs', () => {
   it('answers a storage refusal as 502 storage_rejected without Retry-After, an outage as 503 with it', async () => {
     // Same s3rver, unknown access key: every request is refused (403 InvalidAccessKeyId); retrying cannot help.
-    const denied = loadConfig({
-      REDIS_URL,
-      QUEUE_NAME: config.queue.name,
-      S3_ENDPOINT: s3.endpoint,
-      S3_ACCESS_KEY_ID: 'NOT-A-KEY',
-      S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-      S3_BUCKET: BUCKET,
-      S3_CHECKSUMS: 'WHEN_REQUIRED',
-      LOG_LEVEL: 'silent',
-    });
+    const base = { redisUrl: REDIS_URL, queueName: config.queue.name, bucket: BUCKET };
+    const denied = loadConfig(
+      testEnv({
+        ...base,
+        s3Endpoint: s3.endpoint,
+        extra: { S3_ACCESS_KEY_ID: 'NOT-A-KEY', LOG_LEVEL: 'silent' },
+      }),
+    );
     // Nothing listens on port 9: connection refused, a retryable outage.
-    const down = loadConfig({
-      REDIS_URL,
-      QUEUE_NAME: config.queue.name,
-      S3_ENDPOINT: 'http://127.0.0.1:9',
-      S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-      S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-      S3_BUCKET: BUCKET,
-      S3_CONNECT_TIMEOUT_MS: '500',
-      LOG_LEVEL: 'silent',
-    });
+    const down = loadConfig(
+      testEnv({
+        ...base,
+        s3Endpoint: 'http://127.0.0.1:9',
+        extra: { S3_CONNECT_TIMEOUT_MS: '500', LOG_LEVEL: 'silent' },
+      }),
+    );
     for (const [cfg, status, code, retryAfter] of [
       [denied, 502, 'storage_rejected', null],
       [down, 503, 'storage_unavailable', '1'],
