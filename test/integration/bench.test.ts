@@ -1,9 +1,7 @@
 // `pnpm bench` end to end on a handful of images: real models, real Redis, real s3rver, every variant in its own
 // child process. Checks the JSON report is well-formed; never asserts speed.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../fixtures/index.ts';
+import { runScript, type ScriptResult } from '../helpers/run-script.ts';
 
 interface Run {
   name: string;
@@ -18,18 +16,8 @@ interface Run {
   stalled: number | null;
 }
 
-async function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench.ts', ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, stdout, stderr };
+function runBench(args: string[]): Promise<ScriptResult> {
+  return runScript('scripts/bench.ts', args, { ...process.env, LOG_LEVEL: 'warn' });
 }
 
 const positive = (n: unknown): boolean => typeof n === 'number' && Number.isFinite(n) && n > 0;
