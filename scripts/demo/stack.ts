@@ -1,5 +1,5 @@
-// The embedded stack behind `pnpm demo` (and the end-to-end tests): Redis (the configured one or a private
-// redis-server), s3rver under .data/s3, the API in this process and a worker as a child process.
+// The embedded stack behind `pnpm demo`, `pnpm serve` (and the end-to-end tests): Redis (the configured one or a
+// private redis-server), s3rver under .data/s3, the API in this process and a worker as a child process.
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { configuredModelNames, startApi, type ApiServer } from '@labelq/api';
 import { loadConfig, type Config } from '@labelq/config';
 import {
+  pingRedis,
   resolveRedis,
   S3RVER_CREDENTIALS,
   startS3rver,
@@ -26,14 +27,29 @@ export interface StackOptions {
   s3Dir?: string;
   /** Bucket for uploads and results. Default `labelq-demo`. */
   bucket?: string;
-  /** Models folder. Default `<root>/models`. */
+  /** Models folder. Default `<root>/models` (MODELS_DIR in `env` wins). */
   modelsDir?: string;
-  /** Log level of the API and the worker. Default `warn`. */
+  /** Log level of the API and the worker. Default `warn` (LOG_LEVEL in `env` wins). */
   logLevel?: string;
-  /** Extra environment for the services (e.g. `{ JOB_ATTEMPTS: '1' }`). Default none. */
+  /**
+   * Configuration of the services (variables of packages/config, e.g. `{ JOB_ATTEMPTS: '1' }` or the caller's
+   * whole environment). The embedded services' own variables always win over these: REDIS_URL, S3_ENDPOINT,
+   * S3_REGION, S3_FORCE_PATH_STYLE, the S3 credentials, S3_BUCKET and S3_CHECKSUMS; so do the per-run queue
+   * and prefixes unless `persistent`. API_HOST defaults to `127.0.0.1` and API_PORT to `0` (a free port).
+   */
   env?: Record<string, string>;
-  /** Worker output is appended here. Default `<root>/.data/demo-worker.log`. */
-  workerLogFile?: string;
+  /**
+   * Use the configured queue (QUEUE_NAME, default `labelq`) and S3 prefixes, and keep the queue at stop, so a
+   * restarted stack still answers for earlier jobs (`pnpm serve`). Default false: a unique queue and S3 prefixes
+   * per run and the queue removed at stop, so a run never meets another user of the same Redis (demo, tests).
+   */
+  persistent?: boolean;
+  /** Worker output is appended here; `null`: not kept. Default `<root>/.data/demo-worker.log`. */
+  workerLogFile?: string | null;
+  /** Worker output is also copied here, whole lines at a time (e.g. `process.stderr`). Default: not copied. */
+  workerOutput?: NodeJS.WritableStream;
+  /** How long to wait for the worker to load its models and connect to the queue, ms. Default 120000. */
+  workerReadyTimeoutMs?: number;
 }
 
 export interface Stack {
@@ -44,50 +60,70 @@ export interface Stack {
   api: ApiServer;
   worker: ServiceProcess;
   s3: S3rverHandle;
+  /** The folder s3rver keeps its buckets in. */
+  s3Dir: string;
   redis: ResolvedRedis;
   /** Model names the API accepts (all by default). */
   models: readonly string[];
-  /** Stops the worker (graceful), the API, removes this run's queue, stops s3rver and a private Redis. */
+  /**
+   * Closes the API, stops the worker (graceful: it finishes its jobs within SHUTDOWN_TIMEOUT_MS), removes a
+   * per-run queue, stops s3rver and a private Redis. Idempotent.
+   */
   stop(): Promise<void>;
 }
 
 /** Thrown when the models have not been built: the message says what to run. */
 export class ModelsMissingError extends Error {}
 
-/** Starts the embedded stack; everything started is stopped again if a later step fails. */
+/**
+ * Starts the embedded stack and resolves once the API listens and the worker has loaded its models and
+ * connected to the queue; everything started is stopped again if a step fails (an API port in use rejects
+ * with Node's `EADDRINUSE` error before the worker is spawned).
+ */
 export async function startStack(options: StackOptions, logger: Logger): Promise<Stack> {
   const root = resolve(options.root);
-  const modelsDir = options.modelsDir ?? join(root, 'models');
   const cleanups: (() => Promise<void>)[] = [];
-  const cleanup = async (): Promise<void> => {
-    for (const fn of cleanups.splice(0).reverse())
-      await fn().catch((err: unknown) => logger.warn({ err }, 'cleanup'));
-  };
+  let stopping: Promise<void> | undefined;
+  const cleanup = (): Promise<void> =>
+    (stopping ??= (async () => {
+      for (const fn of cleanups.splice(0).reverse())
+        await fn().catch((err: unknown) => logger.warn({ err }, 'cleanup'));
+    })());
   try {
     const redis = await resolveRedis(options.redisUrl ?? 'redis://127.0.0.1:6379');
     cleanups.push(() => redis.stop());
     const bucket = options.bucket ?? 'labelq-demo';
-    const s3 = await startS3rver({ dir: options.s3Dir ?? join(root, '.data', 's3'), buckets: [bucket] });
+    const s3Dir = options.s3Dir ?? join(root, '.data', 's3');
+    const s3 = await startS3rver({ dir: s3Dir, buckets: [bucket] });
     cleanups.push(() => s3.stop());
 
-    // A unique queue per run, so the demo never collides with other users of the same Redis.
+    // Unless persistent: a unique queue and prefixes per run, so the demo never collides with other users of
+    // the same Redis (they win over options.env: the queue is removed at stop).
     const run = `${new Date().toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`;
+    const perRun: Record<string, string> = options.persistent
+      ? {}
+      : {
+          QUEUE_NAME: `labelq-demo-${run}`,
+          S3_UPLOADS_PREFIX: `demo/${run}/uploads/`,
+          S3_RESULTS_PREFIX: `demo/${run}/results/`,
+        };
     const env: Record<string, string> = {
       LOG_LEVEL: options.logLevel ?? 'warn',
-      REDIS_URL: redis.url,
-      QUEUE_NAME: `labelq-demo-${run}`,
-      S3_ENDPOINT: s3.endpoint,
-      S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-      S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-      S3_BUCKET: bucket,
-      S3_UPLOADS_PREFIX: `demo/${run}/uploads/`,
-      S3_RESULTS_PREFIX: `demo/${run}/results/`,
-      // s3rver stores aws-chunked framing verbatim: checksums only when required.
-      S3_CHECKSUMS: 'WHEN_REQUIRED',
-      MODELS_DIR: modelsDir,
+      MODELS_DIR: options.modelsDir ?? join(root, 'models'),
       API_HOST: '127.0.0.1',
       API_PORT: '0',
       ...options.env,
+      ...perRun,
+      // The embedded services': the caller's S3 and Redis settings describe other servers.
+      REDIS_URL: redis.url,
+      S3_ENDPOINT: s3.endpoint,
+      S3_REGION: 'us-east-1',
+      S3_FORCE_PATH_STYLE: 'true',
+      S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+      S3_BUCKET: bucket,
+      // s3rver stores aws-chunked framing verbatim: checksums only when required.
+      S3_CHECKSUMS: 'WHEN_REQUIRED',
     };
     const config = loadConfig(env);
     let models: string[];
@@ -95,17 +131,34 @@ export async function startStack(options: StackOptions, logger: Logger): Promise
       models = await configuredModelNames(config);
     } catch (err) {
       throw new ModelsMissingError(
-        `No models in ${modelsDir}: run \`pnpm models\` first (${err instanceof Error ? err.message : String(err)})`,
+        `No models in ${resolve(config.models.dir)}: run \`pnpm models\` first (${err instanceof Error ? err.message : String(err)})`,
       );
     }
 
-    cleanups.push(() => removeQueue(config));
-    const workerLog = options.workerLogFile ?? join(root, '.data', 'demo-worker.log');
-    await mkdir(join(workerLog, '..'), { recursive: true });
-    const worker = spawnService('worker', { root, env, logFile: workerLog });
-    cleanups.push(() => worker.stop());
+    if (!options.persistent) cleanups.push(() => removeQueue(config));
+    // The API first: a port in use fails the start before the worker loads its models. At stop it closes
+    // first too (no new uploads), then the worker drains.
     const api = await startApi(config, logger, { models });
     cleanups.push(() => api.close());
+
+    const workerLog =
+      options.workerLogFile === undefined ? join(root, '.data', 'demo-worker.log') : options.workerLogFile;
+    if (workerLog !== null) await mkdir(join(workerLog, '..'), { recursive: true });
+    const workersBefore = await countWorkers(config);
+    const worker = spawnService('worker', {
+      root,
+      env,
+      ...(workerLog !== null ? { logFile: workerLog } : {}),
+      ...(options.workerOutput ? { output: options.workerOutput } : {}),
+    });
+    // Stopped after the API has closed (cleanups run in reverse), with time for its own drain deadline; but a
+    // private Redis that is already gone leaves the worker nothing to drain into (a terminal's Ctrl-C reaches
+    // redis-server too: it runs in our process group), so then it gets 2 s instead of SHUTDOWN_TIMEOUT_MS.
+    cleanups.splice(-1, 0, async () => {
+      const redisGone = redis.started && !(await pingRedis(redis.url, 500));
+      await worker.stop(redisGone ? 2000 : config.worker.shutdownTimeoutMs + 5000);
+    });
+    await waitForWorker(config, worker, workersBefore, options.workerReadyTimeoutMs ?? 120_000);
 
     return {
       config,
@@ -114,6 +167,7 @@ export async function startStack(options: StackOptions, logger: Logger): Promise
       api,
       worker,
       s3,
+      s3Dir,
       redis,
       models,
       stop: cleanup,
@@ -124,14 +178,65 @@ export async function startStack(options: StackOptions, logger: Logger): Promise
   }
 }
 
-/** Deletes this run's queue keys (only this queue's: the Redis may be shared). */
-async function removeQueue(config: Config): Promise<void> {
+function queueFor(config: Config): { queue: Queue; close(): Promise<void> } {
   const connection = new Redis(config.redis.url, { maxRetriesPerRequest: 1 });
   const queue = new Queue(config.queue.name, { connection, prefix: config.queue.prefix });
+  return {
+    queue,
+    close: async () => {
+      await queue.close();
+      connection.disconnect();
+    },
+  };
+}
+
+/** Workers connected to this queue (BullMQ names their blocking connection after it). */
+async function countWorkers(config: Config): Promise<number> {
+  const q = queueFor(config);
   try {
-    await queue.obliterate({ force: true });
+    return await q.queue.getWorkersCount();
   } finally {
-    await queue.close();
-    connection.disconnect();
+    await q.close();
+  }
+}
+
+/**
+ * Resolves once one more worker is connected to the queue than before the spawn (the worker connects after
+ * its start checks and model loading); rejects with its output if it exits first or takes longer than
+ * `timeoutMs`.
+ */
+async function waitForWorker(
+  config: Config,
+  worker: ServiceProcess,
+  before: number,
+  timeoutMs: number,
+): Promise<void> {
+  let exited: number | string | undefined;
+  void worker.exited.then((code) => (exited = code));
+  const q = queueFor(config);
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (exited !== undefined)
+        throw new Error(`the worker exited (${exited}) during its start:\n${worker.tail()}`);
+      if ((await q.queue.getWorkersCount()) > before) return;
+      if (Date.now() > deadline)
+        throw new Error(
+          `the worker did not connect to the queue within ${timeoutMs / 1000}s:\n${worker.tail()}`,
+        );
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await q.close();
+  }
+}
+
+/** Deletes this run's queue keys (only this queue's: the Redis may be shared). */
+async function removeQueue(config: Config): Promise<void> {
+  const q = queueFor(config);
+  try {
+    await q.queue.obliterate({ force: true });
+  } finally {
+    await q.close();
   }
 }
