@@ -1,20 +1,22 @@
 import type { Config } from '@labelq/config';
 import {
-  JOB_DATA_VERSION,
-  createClassifyQueue,
-  enqueueClassify,
+  DEFAULT_TENANT,
+  JOB_PAYLOAD_VERSION,
   normalizeModels,
   objectImageId,
-  type ClassifyJobData,
+  type ClassifyJob,
   type ResultDocument,
-} from '@labelq/queue';
+  type StoredJobPayload,
+} from '@labelq/contracts';
+import { createClassifyQueue, enqueueClassify } from '@labelq/queue';
 import type { Job, Queue } from 'bullmq';
 
 /** A classify job payload for an existing S3 object (what `POST /v1/jobs` enqueues). */
-export function s3Job(bucket: string, key: string, models: string[]): ClassifyJobData {
+export function s3Job(bucket: string, key: string, models: string[]): ClassifyJob {
   const sorted = normalizeModels(models);
   return {
-    v: JOB_DATA_VERSION,
+    v: JOB_PAYLOAD_VERSION,
+    tenant: DEFAULT_TENANT,
     id: objectImageId(bucket, key, sorted),
     bucket,
     key,
@@ -25,31 +27,31 @@ export function s3Job(bucket: string, key: string, models: string[]): ClassifyJo
   };
 }
 
-export function testQueue(config: Config): Queue<ClassifyJobData> {
+export function testQueue(config: Config): Queue<StoredJobPayload> {
   return createClassifyQueue(config, { url: config.redis.url });
 }
 
 export async function enqueue(
-  queue: Queue<ClassifyJobData>,
+  queue: Queue<StoredJobPayload>,
   config: Config,
-  jobs: ClassifyJobData[],
+  jobs: ClassifyJob[],
 ): Promise<void> {
   await enqueueClassify(queue, config, jobs);
 }
 
 /** Polls until the job is completed or failed (or `timeoutMs`), and returns it. */
 export async function waitForJob(
-  queue: Queue<ClassifyJobData>,
+  queue: Queue<StoredJobPayload>,
   id: string,
   timeoutMs = 60_000,
-): Promise<{ state: string; job: Job<ClassifyJobData, ResultDocument> }> {
+): Promise<{ state: string; job: Job<StoredJobPayload, ResultDocument> }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const job = (await queue.getJob(id)) as Job<ClassifyJobData, ResultDocument> | undefined;
+    const job = (await queue.getJob(id)) as Job<StoredJobPayload, ResultDocument> | undefined;
     const state = job ? await job.getState() : 'missing';
     if (job && (state === 'completed' || state === 'failed')) {
       // Read again: the job may have finished between getJob and getState (returnvalue still null then).
-      const finished = (await queue.getJob(id)) as Job<ClassifyJobData, ResultDocument> | undefined;
+      const finished = (await queue.getJob(id)) as Job<StoredJobPayload, ResultDocument> | undefined;
       return { state, job: finished ?? job };
     }
     if (Date.now() > deadline) throw new Error(`job ${id} still ${state} after ${timeoutMs} ms`);
@@ -59,7 +61,7 @@ export async function waitForJob(
 
 /** Polls until the job is active. */
 export async function waitForActive(
-  queue: Queue<ClassifyJobData>,
+  queue: Queue<StoredJobPayload>,
   id: string,
   timeoutMs = 60_000,
 ): Promise<void> {

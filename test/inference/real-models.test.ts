@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInferencePool, type InferencePool } from '@labelq/inference';
-import type { Instance, LabelScore } from '@labelq/models';
+import type { Instance, LabelScore } from '@labelq/contracts';
 import { fixturesDir, modelsDir, photoNames, readPhoto } from '../fixtures/index.ts';
 
 const MODELS = ['nsfw-mobilenet-v2', 'coco-nanodet'] as const;

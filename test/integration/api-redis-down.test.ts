@@ -41,7 +41,7 @@ function configFor(redisUrl: string): Config {
 
 async function start(config: Config): Promise<ApiServer> {
   const server = await startApi(config, pino({ level: 'silent' }), {
-    models: ['m1'],
+    models: ['nsfw-mobilenet-v2'],
     host: '127.0.0.1',
     port: 0,
   });

@@ -14,9 +14,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '@labelq/api';
 import { loadConfig, type Config } from '@labelq/config';
 import { s3ClientFor, startS3rver, type S3rverHandle } from '@labelq/dev-services';
-import { PRIORITY, type ClassifyJobData } from '@labelq/queue';
-import { createApiStorage } from '../../services/api/src/storage-s3.ts';
+import { encodeFailedReason, type FailureReason, type StoredJobPayload } from '@labelq/contracts';
+import { PRIORITY } from '@labelq/queue';
+import { createApiStorage } from '@labelq/api';
 import { readPhoto } from '../fixtures/index.ts';
+import { sampleFailureDocument, sampleResultDocument } from '../helpers/documents.ts';
+import { modelInfos } from '../helpers/models.ts';
 
 const REDIS_URL = testRedisUrl();
 const BUCKET = 'labelq-resubmit-test';
@@ -27,8 +30,8 @@ let s3Client: S3Client;
 let dataDir: string;
 let config: Config;
 let redis: Redis;
-let queue: Queue<ClassifyJobData>;
-let worker: Worker<ClassifyJobData>;
+let queue: Queue<StoredJobPayload>;
+let worker: Worker<StoredJobPayload>;
 let app: Awaited<ReturnType<typeof buildApp>>;
 let base: string;
 
@@ -48,9 +51,9 @@ beforeAll(async () => {
     }),
   );
   redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-  queue = new Queue<ClassifyJobData>(config.queue.name, { connection: redis, prefix: config.queue.prefix });
+  queue = new Queue<StoredJobPayload>(config.queue.name, { connection: redis, prefix: config.queue.prefix });
   // No processor: the test takes jobs itself. Its own connection (workers block on theirs).
-  worker = new Worker<ClassifyJobData>(config.queue.name, null, {
+  worker = new Worker<StoredJobPayload>(config.queue.name, null, {
     connection: {
       host: new URL(REDIS_URL).hostname,
       port: Number(new URL(REDIS_URL).port || 6379),
@@ -60,7 +63,13 @@ beforeAll(async () => {
     autorun: false,
   });
   const storage = createApiStorage(config);
-  app = await buildApp({ config, logger: pino({ level: 'silent' }), queue, storage, models: MODELS });
+  app = await buildApp({
+    config,
+    logger: pino({ level: 'silent' }),
+    queue,
+    storage,
+    models: modelInfos(MODELS),
+  });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 
@@ -112,12 +121,13 @@ async function statusOf(id: string): Promise<string> {
 }
 
 /** Takes the next job (it must be `id`) as a worker would and fails or completes it. */
-async function finish(id: string, outcome: { fail: string } | { complete: object }): Promise<void> {
+async function finish(id: string, outcome: { fail: FailureReason } | { complete: object }): Promise<void> {
   const token = randomUUID();
   const job = await worker.getNextJob(token, { block: false });
   expect(job?.id).toBe(id);
-  if ('fail' in outcome) await job!.moveToFailed(new UnrecoverableError(outcome.fail), token, false);
-  else await job!.moveToCompleted(outcome.complete, token, false);
+  if ('fail' in outcome) {
+    await job!.moveToFailed(new UnrecoverableError(encodeFailedReason(outcome.fail)), token, false);
+  } else await job!.moveToCompleted(outcome.complete, token, false);
 }
 
 async function putDocument(id: string, doc: object): Promise<void> {
@@ -131,22 +141,14 @@ async function putDocument(id: string, doc: object): Promise<void> {
   );
 }
 
-const failureDoc = (id: string) => ({
-  status: 'failed',
-  schemaVersion: 1,
-  id,
-  source: { bucket: BUCKET, key: 'x' },
-  error: { code: 'storage_unavailable', message: 'S3 was down' },
-  attemptsMade: 5,
-  timings: { submittedAt: new Date().toISOString(), finishedAt: new Date().toISOString() },
-});
-
 describe('POST /v1/jobs resubmissions', () => {
   it('re-runs a key that failed because its object was missing once it exists', async () => {
     const key = `late/${randomUUID()}.jpg`;
     const first = await postJobs({ key });
     expect(first).toMatchObject({ status: 'queued', duplicate: false });
-    await finish(first.id, { fail: `object_not_found: s3://${BUCKET}/${key} does not exist` });
+    await finish(first.id, {
+      fail: { code: 'object_not_found', message: `s3://${BUCKET}/${key} does not exist` },
+    });
     expect(await statusOf(first.id)).toBe('failed');
 
     await s3Client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: readPhoto('chelsea') }));
@@ -162,7 +164,7 @@ describe('POST /v1/jobs resubmissions', () => {
   it('answers a completed key as a completed duplicate, and re-runs it with force', async () => {
     const key = `done/${randomUUID()}.jpg`;
     const first = await postJobs({ key });
-    await finish(first.id, { complete: { status: 'completed', id: first.id } });
+    await finish(first.id, { complete: sampleResultDocument(first.id) });
 
     const again = await postJobs([{ key }, { key: 'done/other.jpg' }]);
     expect(again.jobs[0]).toMatchObject({ id: first.id, status: 'completed', duplicate: true });
@@ -180,8 +182,8 @@ describe('POST /v1/jobs resubmissions', () => {
     const probe = await postJobs([{ key: failedKey }, { key: doneKey }]);
     const [failedId, doneId] = probe.jobs.map((j) => j.id) as [string, string];
     await queue.drain(true);
-    await putDocument(failedId, failureDoc(failedId));
-    await putDocument(doneId, { status: 'completed', id: doneId, results: [] });
+    await putDocument(failedId, sampleFailureDocument(failedId));
+    await putDocument(doneId, sampleResultDocument(doneId));
     expect(await statusOf(failedId)).toBe('failed');
 
     const again = await postJobs([{ key: failedKey }, { key: doneKey }]);
@@ -209,7 +211,7 @@ describe('POST /v1/images resubmissions', () => {
   it('queues a failed upload again instead of answering the failure as a duplicate', async () => {
     const bytes = readPhoto('rocket');
     const first = await upload(bytes);
-    await finish(first.id, { fail: 'storage_unavailable: S3 was down' });
+    await finish(first.id, { fail: { code: 'storage_unavailable', message: 'S3 was down' } });
     expect(await statusOf(first.id)).toBe('failed');
 
     const again = await upload(bytes);
@@ -218,14 +220,14 @@ describe('POST /v1/images resubmissions', () => {
 
     // Only a failure document left (the job expired from Redis): queued again too.
     await queue.drain(true);
-    await putDocument(first.id, failureDoc(first.id));
+    await putDocument(first.id, sampleFailureDocument(first.id));
     expect(await statusOf(first.id)).toBe('failed');
     const third = await upload(bytes);
     expect(third).toMatchObject({ id: first.id, status: 'queued', duplicate: false });
     expect(await queue.getJob(first.id)).toBeDefined();
 
     // Completed: a duplicate, not processed again.
-    await finish(first.id, { complete: { status: 'completed', id: first.id } });
+    await finish(first.id, { complete: sampleResultDocument(first.id) });
     const fourth = await upload(bytes);
     expect(fourth).toMatchObject({ id: first.id, status: 'completed', duplicate: true });
   });

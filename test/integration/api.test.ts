@@ -12,9 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '@labelq/api';
 import { loadConfig, type Config } from '@labelq/config';
 import { s3ClientFor, startS3rver, type S3rverHandle } from '@labelq/dev-services';
-import { PRIORITY, type ClassifyJobData } from '@labelq/queue';
-import { createApiStorage } from '../../services/api/src/storage-s3.ts';
+import type { StoredJobPayload } from '@labelq/contracts';
+import { PRIORITY } from '@labelq/queue';
+import { createApiStorage } from '@labelq/api';
 import { readPhoto } from '../fixtures/index.ts';
+import { modelInfos } from '../helpers/models.ts';
 
 const REDIS_URL = testRedisUrl();
 const BUCKET = 'labelq-api-test';
@@ -27,7 +29,7 @@ let s3: S3rverHandle;
 let dataDir: string;
 let config: Config;
 let redis: Redis;
-let queue: Queue<ClassifyJobData>;
+let queue: Queue<StoredJobPayload>;
 let app: Awaited<ReturnType<typeof buildApp>>;
 let base: string;
 
@@ -50,14 +52,14 @@ beforeAll(async () => {
     }),
   );
   redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-  queue = new Queue<ClassifyJobData>(config.queue.name, { connection: redis, prefix: config.queue.prefix });
+  queue = new Queue<StoredJobPayload>(config.queue.name, { connection: redis, prefix: config.queue.prefix });
   const storage = createApiStorage(config);
   app = await buildApp({
     config,
     logger: pino({ level: 'silent' }),
     queue,
     storage,
-    models: MODELS,
+    models: modelInfos(MODELS),
     readiness: [
       { name: 'redis', check: async () => void (await redis.ping()) },
       { name: 's3', check: () => storage.ping() },
@@ -292,7 +294,7 @@ describe('reads, errors and docs', () => {
         logger: pino({ level: 'silent' }),
         queue,
         storage,
-        models: MODELS,
+        models: modelInfos(MODELS),
       });
       try {
         const res = await other.inject({ method: 'GET', url: `/v1/images/img_${'f'.repeat(32)}` });
@@ -327,7 +329,22 @@ describe('reads, errors and docs', () => {
     };
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/v1/images', '/v1/jobs', '/v1/images/{id}', '/healthz', '/readyz']),
+      expect.arrayContaining([
+        '/v1/images',
+        '/v1/jobs',
+        '/v1/images/{id}',
+        '/v1/models',
+        '/healthz',
+        '/readyz',
+      ]),
+    );
+    // Response bodies are documented from the contracts' schemas.
+    type Responses = Record<string, { content?: Record<string, { schema?: { properties?: object } }> }>;
+    const imageResponses = (doc.paths['/v1/images/{id}']?.get as { responses?: Responses })?.responses;
+    expect(
+      Object.keys(imageResponses?.['200']?.content?.['application/json']?.schema?.properties ?? {}),
+    ).toEqual(
+      expect.arrayContaining(['id', 'status', 'timings', 'attemptsMade', 'result', 'error', 'links']),
     );
     expect(Object.keys(doc.paths['/v1/images']?.post?.requestBody?.content ?? {})).toContain(
       'multipart/form-data',
@@ -335,5 +352,43 @@ describe('reads, errors and docs', () => {
     expect(Object.keys(doc.paths['/v1/jobs']?.post?.requestBody?.content ?? {})).toContain(
       'application/json',
     );
+  });
+});
+
+describe('GET /v1/models', () => {
+  it('lists the loaded models with version, task, sha256 and labels', async () => {
+    const res = await fetch(`${base}/v1/models`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ models: modelInfos(MODELS) });
+  });
+});
+
+describe('the /v1 plugin', () => {
+  it('runs its onRequest hook (where authentication goes) on /v1 routes only', async () => {
+    const seen: string[] = [];
+    const guarded = await buildApp({
+      config,
+      logger: pino({ level: 'silent' }),
+      queue,
+      storage: createApiStorage(config),
+      models: modelInfos(MODELS),
+      authenticate: async (request, reply) => {
+        seen.push(request.url);
+        if (request.headers.authorization !== 'Bearer ok') {
+          await reply.status(401).send({ error: { code: 'invalid_request', message: 'no' } });
+        }
+      },
+    });
+    try {
+      expect((await guarded.inject({ url: '/v1/models' })).statusCode).toBe(401);
+      expect(
+        (await guarded.inject({ url: '/v1/models', headers: { authorization: 'Bearer ok' } })).statusCode,
+      ).toBe(200);
+      expect((await guarded.inject({ url: '/healthz' })).statusCode).toBe(200);
+      expect((await guarded.inject({ url: '/docs/json' })).statusCode).toBe(200);
+      expect(seen).toEqual(['/v1/models', '/v1/models']);
+    } finally {
+      await guarded.close();
+    }
   });
 });

@@ -1,7 +1,7 @@
 // Worker processes (tsx services/worker/src/main.ts) against real Redis, s3rver and the real model: crash
 // recovery with kill -9, graceful SIGTERM, and the refusal to start on an evicting Redis.
 import { freePort, resolveRedis, startRedisServer, type ResolvedRedis } from '@labelq/dev-services';
-import type { ClassifyJobData } from '@labelq/queue';
+import type { StoredJobPayload } from '@labelq/contracts';
 import { createObjectStore, type ObjectStore } from '@labelq/storage';
 import { labelqTags } from '@labelq/worker';
 import type { Queue } from 'bullmq';
@@ -58,7 +58,7 @@ describe('worker processes', () => {
       },
     };
     const config = testConfig(opts);
-    const queue: Queue<ClassifyJobData> = testQueue(config);
+    const queue: Queue<StoredJobPayload> = testQueue(config);
     cleanups.push(async () => {
       await queue.obliterate({ force: true });
       await queue.close();

@@ -4,7 +4,14 @@ import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import type { Config } from '@labelq/config';
 import { resolveRedis, type ResolvedRedis } from '@labelq/dev-services';
 import { createInferencePool, type InferencePool } from '@labelq/inference';
-import type { ClassifyJobData } from '@labelq/queue';
+import {
+  decodeFailedReason,
+  encodeJobPayload,
+  JOB_NAME,
+  jobPayloadV1Schema,
+  type StoredJobPayload,
+} from '@labelq/contracts';
+import { classifyJobOptions } from '@labelq/queue';
 import { createObjectStore, type ObjectStore } from '@labelq/storage';
 import { createWorkerRuntime, labelqTags, type WorkerRuntime } from '@labelq/worker';
 import type { Queue } from 'bullmq';
@@ -25,7 +32,7 @@ describe('worker runtime (in-process)', () => {
   let pool: InferencePool;
   let inspect: ObjectStore;
   const prefix = `${uniqueName('src')}/`;
-  const open: { runtime?: WorkerRuntime; queue?: Queue<ClassifyJobData>; proxy?: TcpProxy }[] = [];
+  const open: { runtime?: WorkerRuntime; queue?: Queue<StoredJobPayload>; proxy?: TcpProxy }[] = [];
 
   beforeAll(async () => {
     redis = await resolveRedis(process.env.REDIS_URL);
@@ -113,26 +120,46 @@ describe('worker runtime (in-process)', () => {
     expect(chelsea.find((t) => t.key === 'labelq:coco-nanodet')?.value).toMatch(/cat/);
   });
 
+  it('rolling deploy: completes a v1 payload as labelq 0.1.0 queued it, and writes v1 for the default tenant', async () => {
+    const { config, queue } = await start();
+    const job = s3Job(BUCKET, `${prefix}chelsea.jpg`, ['nsfw-mobilenet-v2']);
+    // What a 0.1.0 API put in Redis, byte for byte: no tenant, `v: 1`.
+    const { tenant: _tenant, ...rest } = job;
+    const v1 = jobPayloadV1Schema.strict().parse({ ...rest, v: 1 });
+    await queue.add(JOB_NAME, v1, classifyJobOptions(config, job));
+    const { state, job: done } = await waitForJob(queue, job.id);
+    expect(state, done.failedReason).toBe('completed');
+    expect(done.returnvalue).toMatchObject({
+      status: 'completed',
+      id: job.id,
+      moderation: { decision: 'allow' },
+    });
+    // And what this release queues for the default tenant is still that v1 payload, so a 0.1.0 worker takes it.
+    expect(encodeJobPayload(job)).toEqual(v1);
+  });
+
   it('fails poison input at once with the reason code, attemptsMade 1, and a failure document', async () => {
     const { config, queue } = await start();
     const garbage = s3Job(BUCKET, `${prefix}garbage.jpg`, MODELS);
     const missing = s3Job(BUCKET, `${prefix}no-such-object.jpg`, MODELS);
     await enqueue(queue, config, [garbage, missing]);
     for (const [job, code] of [
-      [garbage, /^(unsupported_format|image_decode_failed): /],
-      [missing, /^object_not_found: /],
+      [garbage, 'unsupported_format'],
+      [missing, 'object_not_found'],
     ] as const) {
       const { state, job: failed } = await waitForJob(queue, job.id);
       expect(state).toBe('failed');
-      expect(failed.failedReason).toMatch(code);
+      // The reason crosses to the API as data (JSON in BullMQ's failedReason), not a string to parse.
+      const reason = decodeFailedReason(failed.failedReason);
+      expect(reason.code).toBe(code);
       expect(failed.attemptsMade).toBe(1);
       const doc = await inspect.getJson(BUCKET, `${prefix}results/${job.id}.json`);
-      const reasonCode = failed.failedReason.split(':')[0];
       expect(doc).toMatchObject({
         status: 'failed',
         id: job.id,
-        error: { code: reasonCode },
+        error: reason,
         attemptsMade: 1,
+        timings: { startedAt: expect.any(String) as string },
       });
     }
   });
@@ -196,7 +223,7 @@ describe('worker runtime (in-process)', () => {
     expect(state, done.failedReason).toBe('completed');
     expect(done.returnvalue.provenance.attempt).toBe(2);
     expect((done.stacktrace ?? []).join('\n')).toMatch(
-      /timeout: GetObject s3:\/\/[^ ]*trickle\/coffee\.jpg did not finish/,
+      /"code":"timeout","message":"GetObject s3:\/\/[^ ]*trickle\/coffee\.jpg did not finish/,
     );
   });
 
@@ -217,9 +244,9 @@ describe('worker runtime (in-process)', () => {
       await enqueue(queue, config, [job]);
       const { state, job: done } = await waitForJob(queue, job.id);
       expect(state, done.failedReason).toBe('completed');
-      const { tags, ...doc } = done.returnvalue;
-      expect(tags).toMatchObject({ written: false, reason: { code } });
-      expect(await inspect.getJson(BUCKET, `${prefix}results/${job.id}.json`)).toEqual(doc);
+      expect(done.returnvalue.tags).toMatchObject({ written: false, reason: { code } });
+      // The stored document records it too: the API answers the same from Redis and from S3.
+      expect(await inspect.getJson(BUCKET, `${prefix}results/${job.id}.json`)).toEqual(done.returnvalue);
       expect(await inspect.getTags(BUCKET, key)).toEqual([]);
     }
   });
@@ -243,7 +270,10 @@ describe('worker runtime (in-process)', () => {
     const b = await start(settings, s3.endpoint, a.config.queue.name);
     const { state, job: failed } = await waitForJob(b.queue, job.id);
     expect(state).toBe('failed');
-    expect(failed.failedReason).toMatch(/^job_stalled: The job stalled 1 times/);
+    expect(decodeFailedReason(failed.failedReason)).toMatchObject({
+      code: 'job_stalled',
+      message: expect.stringMatching(/^The job stalled 1 times/) as string,
+    });
     expect(failed.attemptsMade).toBe(1);
     expect(await inspect.getJson(BUCKET, `${prefix}results/${job.id}.json`)).toMatchObject({
       status: 'failed',

@@ -30,8 +30,17 @@ export const ERROR_CODES = {
     retryable: false,
     message: 'Redis must use maxmemory-policy noeviction',
   },
+  // Redis answered but would not say its eviction policy (CONFIG is forbidden on some managed services).
+  redis_unsupported: { status: 500, retryable: false, message: 'Redis does not allow the start checks' },
+  model_load_failed: { status: 500, retryable: false, message: 'A model could not be loaded' },
+  // The model ran but its output is unusable (missing output, non-finite scores): the same input fails again.
+  model_output_invalid: { status: 500, retryable: false, message: 'A model produced an invalid output' },
+  // A result or failure document that is corrupt or of an unknown schema version.
+  document_invalid: { status: 500, retryable: false, message: 'A stored result document is invalid' },
   // Object storage refused the request (access denied, bad request): repeating it cannot succeed.
   storage_rejected: { status: 502, retryable: false, message: 'Object storage refused the request' },
+  // A bucket that does not exist: the operator's problem, never the client's missing object nor an outage.
+  bucket_not_found: { status: 502, retryable: false, message: 'The bucket does not exist' },
   // A job that stalled more than MAX_STALLED_COUNT times: its worker died or hung while running it each time
   // (it may crash workers), so it is not run again.
   job_stalled: { status: 500, retryable: false, message: 'The job stalled too many times' },
@@ -40,7 +49,8 @@ export const ERROR_CODES = {
   queue_unavailable: { status: 503, retryable: true, message: 'The queue is unavailable' },
   inference_failed: { status: 500, retryable: true, message: 'Inference failed' },
   timeout: { status: 504, retryable: true, message: 'The operation timed out' },
-  internal: { status: 500, retryable: true, message: 'Internal error' },
+  // A bug or an unforeseen failure: retrying the same work would most likely fail the same way.
+  internal: { status: 500, retryable: false, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

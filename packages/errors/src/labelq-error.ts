@@ -3,16 +3,19 @@ import { ERROR_CODES, isErrorCode, type ErrorCode } from './codes.ts';
 export interface LabelqErrorOptions {
   /** The underlying error, kept for logs; never sent to clients. */
   cause?: unknown;
-  /** Overrides the code's default retryability (e.g. a 5xx from S3 is retryable, a 404 is not). */
-  retryable?: boolean;
   /** Extra machine-readable context, safe to show to clients. */
   details?: Record<string, unknown>;
 }
 
-/** An error with a stable `code`, an HTTP `status` and whether retrying can help. */
+/**
+ * An error with a stable `code`. The code alone decides the HTTP `status` and whether retrying can help
+ * (`retryable`), from the registry in codes.ts: a new situation gets a new code, never an override here.
+ */
 export class LabelqError extends Error {
   readonly code: ErrorCode;
+  /** The code's HTTP status. */
   readonly status: number;
+  /** The code's retryability. */
   readonly retryable: boolean;
   readonly details: Record<string, unknown> | undefined;
 
@@ -21,20 +24,19 @@ export class LabelqError extends Error {
     this.name = 'LabelqError';
     this.code = code;
     this.status = ERROR_CODES[code].status;
-    this.retryable = options.retryable ?? ERROR_CODES[code].retryable;
+    this.retryable = ERROR_CODES[code].retryable;
     this.details = options.details;
   }
 
   /** A plain object that survives structured clone (worker threads) and JSON. */
   toJSON(): SerializedError {
-    return { code: this.code, message: this.message, retryable: this.retryable, details: this.details };
+    return { code: this.code, message: this.message, details: this.details };
   }
 }
 
 export interface SerializedError {
   code: ErrorCode;
   message: string;
-  retryable: boolean;
   details?: Record<string, unknown> | undefined;
 }
 
@@ -45,11 +47,10 @@ export interface SerializedError {
 export function toLabelqError(err: unknown): LabelqError {
   if (err instanceof LabelqError) return err;
   if (typeof err === 'object' && err !== null) {
-    const e = err as { code?: unknown; message?: unknown; retryable?: unknown; details?: unknown };
+    const e = err as { code?: unknown; message?: unknown; details?: unknown };
     if (isErrorCode(e.code)) {
       return new LabelqError(e.code, typeof e.message === 'string' ? e.message : undefined, {
         cause: err,
-        ...(typeof e.retryable === 'boolean' ? { retryable: e.retryable } : {}),
         ...(typeof e.details === 'object' && e.details !== null
           ? { details: e.details as Record<string, unknown> }
           : {}),

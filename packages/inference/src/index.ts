@@ -11,7 +11,6 @@ export {
   type InferencePoolOptions,
   type PoolLogger,
 } from './pool.ts';
-export { SUPPORTED_FORMATS, sniffFormat, type ImageFormat } from './image/sniff.ts';
 export { FAIL_ON, FLATTEN_BACKGROUND } from './image/decode.ts';
 export { pixelsToTensor } from './image/tensor.ts';
 export { LETTERBOX_BACKGROUND, contentRect } from './image/resize.ts';

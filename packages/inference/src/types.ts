@@ -1,4 +1,5 @@
-import type { ModelManifest, ModelResult } from '@labelq/models';
+import type { ModelManifest } from '@labelq/models';
+import type { ModelResult } from '@labelq/contracts';
 
 /** Per-call options for {@link InferencePool.classify}. */
 export interface ClassifyOptions {
@@ -11,7 +12,7 @@ export interface ClassifyOptions {
 }
 
 export interface ImageInfo {
-  /** Detected container format (sharp's name: jpeg, png, webp, gif, avif, tiff, heif). */
+  /** Detected container format (one of the contracts' IMAGE_FORMATS). */
   format: string;
   /** Width and height after EXIF auto-orientation. */
   width: number;

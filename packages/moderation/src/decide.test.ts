@@ -1,4 +1,4 @@
-import type { ModelResult } from '@labelq/models';
+import type { ModelResult } from '@labelq/contracts';
 import { describe, expect, it } from 'vitest';
 import { decideScores, moderate } from './decide.ts';
 import { DEFAULT_POLICY, mergePolicy } from './policy.ts';

@@ -1,26 +1,11 @@
-import type { ModelResult } from '@labelq/models';
-import { MODERATION_CATEGORIES, type ModerationCategory, type ModerationPolicy } from './policy.ts';
-
-export type ModerationDecision = 'allow' | 'review' | 'block';
-
-export interface ModerationReason {
-  category: ModerationCategory;
-  /** The score that triggered, in [0, 1]. */
-  score: number;
-  /** The policy threshold it met or exceeded. */
-  threshold: number;
-}
-
-/** What the worker stores in results as `moderation`. */
-export interface Moderation {
-  decision: ModerationDecision;
-  /** The rules that triggered at the decided level, highest score first; empty for `allow`. */
-  reasons: ModerationReason[];
-  /** The policy version. */
-  policy: string;
-  /** The models whose scores were used. */
-  models: string[];
-}
+import {
+  MODERATION_CATEGORIES,
+  type ModelResult,
+  type Moderation,
+  type ModerationCategory,
+  type ModerationReason,
+} from '@labelq/contracts';
+import type { ModerationPolicy } from './policy.ts';
 
 /** True when `result` comes from an NSFW model (its labels include every moderation category). */
 export function isModerationModel(result: ModelResult): boolean {

@@ -1,8 +1,8 @@
+import { MODERATION_CATEGORIES, type ModerationCategory } from '@labelq/contracts';
 import { z } from 'zod';
 
-/** The NSFW models' classes (nsfwjs): Drawing, Hentai, Neutral, Porn, Sexy. Only the last three matter here. */
-export const MODERATION_CATEGORIES = ['Porn', 'Hentai', 'Sexy'] as const;
-export type ModerationCategory = (typeof MODERATION_CATEGORIES)[number];
+// The NSFW models' classes (nsfwjs) are Drawing, Hentai, Neutral, Porn, Sexy; the policy has thresholds for
+// MODERATION_CATEGORIES (Porn, Hentai, Sexy) only.
 
 const thresholds = z
   .object({

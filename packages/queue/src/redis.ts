@@ -16,7 +16,7 @@ export function createWorkerConnection(url: string, options: RedisOptions = {}):
 /**
  * Refuses Redis with an eviction policy: BullMQ keeps jobs and locks as keys, and an evicted key is a lost or
  * duplicated job. Throws `redis_eviction_policy` naming the policy found. Managed services that forbid CONFIG
- * (e.g. some cloud Redis) answer an error: that is reported as `queue_unavailable` with the reason.
+ * (e.g. some cloud Redis) answer an error: that is reported as `redis_unsupported` with the reason.
  */
 export async function assertNoEviction(redis: Redis): Promise<void> {
   let reply: unknown;
@@ -24,12 +24,9 @@ export async function assertNoEviction(redis: Redis): Promise<void> {
     reply = await redis.config('GET', 'maxmemory-policy');
   } catch (err) {
     throw new LabelqError(
-      'queue_unavailable',
+      'redis_unsupported',
       `Could not read Redis maxmemory-policy: ${(err as Error).message}`,
-      {
-        cause: err,
-        retryable: false,
-      },
+      { cause: err },
     );
   }
   const policy = Array.isArray(reply) ? String(reply[1]) : String(reply);

@@ -3,8 +3,8 @@ import { LabelqError } from '@labelq/errors';
 import { mapS3Error } from './errors.ts';
 
 /**
- * Checks that `bucket` exists and is reachable with our credentials (HeadBucket). A missing bucket or denied
- * access is `storage_unavailable` marked not retryable (an operator problem); network trouble is retryable.
+ * Checks that `bucket` exists and is reachable with our credentials (HeadBucket). A missing bucket is
+ * `bucket_not_found`, denied access `storage_rejected` (operator problems); network trouble `storage_unavailable`.
  */
 export async function checkBucket(client: S3Client, bucket: string): Promise<void> {
   try {
@@ -12,9 +12,8 @@ export async function checkBucket(client: S3Client, bucket: string): Promise<voi
   } catch (err) {
     const mapped = mapS3Error(err, { bucket, op: 'HeadBucket' });
     if (mapped.code === 'object_not_found') {
-      throw new LabelqError('storage_unavailable', `Bucket ${bucket} does not exist`, {
+      throw new LabelqError('bucket_not_found', `Bucket ${bucket} does not exist`, {
         cause: err,
-        retryable: false,
         details: { bucket },
       });
     }
@@ -28,7 +27,7 @@ export async function ensureBucket(client: S3Client, bucket: string): Promise<vo
     await checkBucket(client, bucket);
     return;
   } catch (err) {
-    if (!(err instanceof LabelqError) || err.retryable) throw err;
+    if (!(err instanceof LabelqError) || err.code !== 'bucket_not_found') throw err;
   }
   try {
     await client.send(new CreateBucketCommand({ Bucket: bucket }));

@@ -25,7 +25,7 @@ export async function putJson(
 }
 
 /**
- * Reads a JSON document; `undefined` when it does not exist. Invalid JSON is `internal` (not retryable): the
+ * Reads a JSON document; `undefined` when it does not exist. Invalid JSON is `document_invalid` (not retryable): the
  * caller decides whether to overwrite it.
  */
 export async function getJson(client: S3Client, bucket: string, key: string): Promise<unknown> {
@@ -39,9 +39,8 @@ export async function getJson(client: S3Client, bucket: string, key: string): Pr
   try {
     return JSON.parse(Buffer.from(bytes).toString('utf8')) as unknown;
   } catch (err) {
-    throw new LabelqError('internal', `s3://${bucket}/${key} is not valid JSON`, {
+    throw new LabelqError('document_invalid', `s3://${bucket}/${key} is not valid JSON`, {
       cause: err,
-      retryable: false,
       details: { bucket, key },
     });
   }

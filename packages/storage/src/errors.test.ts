@@ -15,7 +15,7 @@ describe('mapS3Error', () => {
     [sdk('NoSuchKey', 404), 'object_not_found', false],
     [sdk('NotFound', 404), 'object_not_found', false],
     // An operator problem (misconfigured bucket), not the client's missing object.
-    [sdk('NoSuchBucket', 404), 'storage_rejected', false],
+    [sdk('NoSuchBucket', 404), 'bucket_not_found', false],
     [sdk('InternalError', 500), 'storage_unavailable', true],
     [sdk('SlowDown', 503), 'storage_unavailable', true],
     [sdk('AccessDenied', 403), 'storage_rejected', false],

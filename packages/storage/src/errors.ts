@@ -36,18 +36,15 @@ const TRANSIENT_NAMES = new Set([
 /**
  * Maps an error thrown by the S3 SDK (or by a socket while streaming a body) to a LabelqError:
  * 404/NoSuchKey -> `object_not_found` (not retryable); timeouts, 5xx, throttling and network errors ->
- * `storage_unavailable` (retryable); other 4xx (access denied, bad request) and NoSuchBucket ->
- * `storage_rejected` (not retryable, HTTP 502), because repeating the same request cannot succeed. A missing
+ * `storage_unavailable` (retryable); other 4xx (access denied, bad request) -> `storage_rejected` and
+ * NoSuchBucket -> `bucket_not_found` (not retryable, HTTP 502), because repeating the request cannot succeed. A missing
  * bucket is the operator's problem, not the client's: it must not read as "your object does not exist".
  */
 export function mapS3Error(err: unknown, context: { bucket: string; key?: string; op: string }): LabelqError {
   if (err instanceof LabelqError) return err;
   // A bug in our code or the SDK's is not an outage: do not retry it as one.
   if (err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError) {
-    return new LabelqError('internal', `${context.op} failed: ${err.message}`, {
-      cause: err,
-      retryable: false,
-    });
+    return new LabelqError('internal', `${context.op} failed: ${err.message}`, { cause: err });
   }
   const e = (typeof err === 'object' && err !== null ? err : {}) as SdkErrorShape;
   const status = e.$metadata?.httpStatusCode;
@@ -61,7 +58,7 @@ export function mapS3Error(err: unknown, context: { bucket: string; key?: string
   };
   if (name === 'NoSuchBucket') {
     return new LabelqError(
-      'storage_rejected',
+      'bucket_not_found',
       `${context.op} ${where} failed: bucket ${context.bucket} does not exist`,
       {
         cause: err,

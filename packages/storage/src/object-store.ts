@@ -19,7 +19,7 @@ import { getObjectTags, mergeObjectTags, type MergeResult, type ObjectTag } from
 /**
  * The S3 operations labelq needs, bound to one client. Every method rejects with a LabelqError (see
  * mapS3Error): `object_not_found`, `object_too_large`, `storage_unavailable` (transient: timeouts, 5xx,
- * throttling, network; retryable) or `storage_rejected` (other 4xx and a missing bucket; not retryable).
+ * throttling, network; retryable), `storage_rejected` (other 4xx) or `bucket_not_found` (not retryable).
  */
 export interface ObjectStore {
   readonly client: S3Client;

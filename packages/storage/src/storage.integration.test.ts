@@ -107,10 +107,10 @@ describe('ObjectStore against s3rver', () => {
     expect((await store.mergeTags(bucket, key, ours, ['labelq:old'])).changed).toBe(false);
   });
 
-  it('reports an unreachable endpoint as retryable storage_unavailable, and a missing bucket as not retryable', async () => {
+  it('reports an unreachable endpoint as retryable storage_unavailable, and a missing bucket as bucket_not_found', async () => {
     await expect(store.checkBucket(bucket)).resolves.toBeUndefined();
     await expect(store.checkBucket('no-such-bucket')).rejects.toMatchObject({
-      code: 'storage_unavailable',
+      code: 'bucket_not_found',
       retryable: false,
     });
     const dead = createObjectStore(

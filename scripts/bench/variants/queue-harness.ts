@@ -2,13 +2,13 @@
 import { Queue, type Worker } from 'bullmq';
 import type { Config } from '@labelq/config';
 import {
-  JOB_DATA_VERSION,
-  JOB_NAME,
-  classifyJobOptions,
+  DEFAULT_TENANT,
+  JOB_PAYLOAD_VERSION,
   normalizeModels,
   objectImageId,
-  type ClassifyJobData,
-} from '@labelq/queue';
+  type ClassifyJob,
+} from '@labelq/contracts';
+import { classifyJob } from '@labelq/queue';
 import { PhaseMeter, type PhaseNumbers } from '../metrics.ts';
 import type { BenchImage, VariantSpec } from '../protocol.ts';
 import { reason } from './common.ts';
@@ -36,10 +36,11 @@ export class WorkerWatch {
   }
 }
 
-function jobData(config: Config, image: BenchImage, models: string[]): ClassifyJobData {
+function jobData(config: Config, image: BenchImage, models: string[]): ClassifyJob {
   const sorted = normalizeModels(models);
   return {
-    v: JOB_DATA_VERSION,
+    v: JOB_PAYLOAD_VERSION,
+    tenant: DEFAULT_TENANT,
     id: objectImageId(config.s3.bucket, image.key, sorted),
     bucket: config.s3.bucket,
     key: image.key,
@@ -58,15 +59,8 @@ async function addJobs(
 ): Promise<void> {
   for (let i = 0; i < images.length; i += ADD_CHUNK) {
     await queue.addBulk(
-      images.slice(i, i + ADD_CHUNK).map((image) => {
-        const data = jobData(config, image, models);
-        return {
-          name: JOB_NAME,
-          data,
-          // The options the API gives every classify job (attempts, labelq's backoff, retention).
-          opts: classifyJobOptions(config, data),
-        };
-      }),
+      // The payload and options the API gives every classify job (attempts, labelq's backoff, retention).
+      images.slice(i, i + ADD_CHUNK).map((image) => classifyJob(config, jobData(config, image, models))),
     );
   }
 }

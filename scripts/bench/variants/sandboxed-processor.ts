@@ -6,7 +6,7 @@ import type { Job } from 'bullmq';
 import sharp from 'sharp';
 import { loadConfig } from '@labelq/config';
 import { loadModerationPolicy } from '@labelq/moderation';
-import type { ClassifyJobData, ResultDocument } from '@labelq/queue';
+import type { ResultDocument, StoredJobPayload } from '@labelq/contracts';
 import { createObjectStore } from '@labelq/storage';
 import { ByteBudget, createProcessor } from '@labelq/worker';
 import { quietSdkNodeVersionWarning } from '../quiet.ts';
@@ -24,7 +24,7 @@ quietSdkNodeVersionWarning();
 sharp.concurrency(1);
 sharp.cache(false);
 
-type Processor = (job: Job<ClassifyJobData>) => Promise<ResultDocument>;
+type Processor = (job: Job<StoredJobPayload>) => Promise<ResultDocument>;
 let processor: Promise<Processor> | undefined;
 
 async function build(data: SandboxData): Promise<Processor> {
@@ -45,7 +45,7 @@ async function build(data: SandboxData): Promise<Processor> {
   });
 }
 
-export default async function processClassifyJob(job: Job<ClassifyJobData>): Promise<ResultDocument> {
+export default async function processClassifyJob(job: Job<StoredJobPayload>): Promise<ResultDocument> {
   processor ??= build(workerData as SandboxData);
   return (await processor)(job);
 }

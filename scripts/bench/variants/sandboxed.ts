@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'bullmq';
 import { loadConfig } from '@labelq/config';
-import type { ClassifyJobData } from '@labelq/queue';
+import type { StoredJobPayload } from '@labelq/contracts';
 import type { ChildResult, VariantSpec } from '../protocol.ts';
 import { childResult } from './common.ts';
 import { measureQueue, WorkerWatch } from './queue-harness.ts';
@@ -17,7 +17,7 @@ export async function runSandboxed(spec: VariantSpec): Promise<ChildResult> {
   const concurrency = config.pool.threads;
   const workerData: SandboxData = { env: spec.env, models: spec.models };
   const watch = new WorkerWatch();
-  const worker = new Worker<ClassifyJobData, number>(config.queue.name, PROCESSOR, {
+  const worker = new Worker<StoredJobPayload, number>(config.queue.name, PROCESSOR, {
     connection: { url: config.redis.url },
     prefix: config.queue.prefix,
     concurrency,

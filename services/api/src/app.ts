@@ -5,15 +5,15 @@ import type { ApiDeps } from './deps.ts';
 import { installErrorHandlers } from './http/errors.ts';
 import { zodValidatorCompiler } from './http/validation.ts';
 import { healthRoutes } from './routes/health.ts';
-import { imageRoutes, uploadBodyDoc } from './routes/images.ts';
-import { jobRoutes } from './routes/jobs.ts';
+import { uploadBodyDoc } from './routes/images.ts';
+import { v1Routes } from './routes/v1.ts';
 
 /** Default for {@link ApiDeps.dependencyTimeoutMs}. */
 export const DEFAULT_DEPENDENCY_TIMEOUT_MS = 1000;
 
 /**
- * Builds the Fastify app (not listening): routes, multipart, OpenAPI at `/docs/json`, coded error bodies.
- * `main.ts` wires real dependencies; tests and the demo pass their own.
+ * Builds the Fastify app (not listening): health routes, the `/v1` plugin, multipart, OpenAPI at `/docs/json`,
+ * coded error bodies. `server.ts` wires real dependencies; tests and the demo pass their own.
  */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const timeoutMs = deps.dependencyTimeoutMs ?? DEFAULT_DEPENDENCY_TIMEOUT_MS;
@@ -57,6 +57,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       tags: [
         { name: 'images', description: 'Uploads and results' },
         { name: 'jobs', description: 'Objects already in S3' },
+        { name: 'models', description: 'The models workers load' },
         { name: 'health', description: 'Liveness and readiness' },
       ],
     },
@@ -71,7 +72,6 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.get('/docs/json', { schema: { hide: true } }, () => app.swagger());
 
   healthRoutes(app, deps.readiness ?? [], timeoutMs);
-  imageRoutes(app, deps, timeoutMs);
-  jobRoutes(app, deps, timeoutMs);
+  await app.register(v1Routes, { prefix: '/v1', deps, timeoutMs });
   return app;
 }

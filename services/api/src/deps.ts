@@ -1,14 +1,15 @@
 import type { Config } from '@labelq/config';
-import type { ClassifyJobData } from '@labelq/queue';
-import type { Queue } from 'bullmq';
+import type { ModelInfo } from '@labelq/contracts';
+import type { ClassifyQueue } from '@labelq/queue';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 
 /** The few object-store operations the API needs, on the configured bucket (adapted from @labelq/storage). */
 export interface ApiStorage {
   /** Stores `body` at `key` in the configured bucket. Rejects with a coded LabelqError. */
   putObject(key: string, body: Uint8Array, contentType: string): Promise<void>;
-  /** Reads and parses a JSON document from the configured bucket; `undefined` when it does not exist. */
-  getJson(key: string): Promise<unknown>;
+  /** The raw JSON of an image's result or failure document; `undefined` when there is none. */
+  getDocument(imageId: string): Promise<unknown>;
 }
 
 /** One dependency `/readyz` checks. */
@@ -19,15 +20,15 @@ export interface ReadinessCheck {
   check(): Promise<void>;
 }
 
-/** Everything the API needs, built by main.ts (or a test, or the demo). */
+/** Everything the API needs, built by server.ts (or a test, or the demo). */
 export interface ApiDeps {
   config: Config;
   logger: Logger;
   /** BullMQ queue on a connection with `enableOfflineQueue: false`, so a Redis outage fails fast. */
-  queue: Queue<ClassifyJobData>;
+  queue: ClassifyQueue;
   storage: ApiStorage;
-  /** Names of the models workers load; the default model set and what `models=` may name. */
-  models: readonly string[];
+  /** The models workers load: the default model set, what `models=` may name, and `GET /v1/models`. */
+  models: readonly ModelInfo[];
   /** Checked by `/readyz`, in parallel. Default: none (always ready). */
   readiness?: readonly ReadinessCheck[];
   /**
@@ -35,4 +36,9 @@ export interface ApiDeps {
    * outage must answer quickly, never hang.
    */
   dependencyTimeoutMs?: number;
+  /**
+   * Runs first on every `/v1` request (the access layer's authentication goes here); health, readiness and
+   * the OpenAPI document stay open. Default: none.
+   */
+  authenticate?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 }

@@ -1,9 +1,18 @@
 // The API process: configuration and logger from the environment, then startApi; SIGTERM/SIGINT drain it.
 import { pino } from 'pino';
 import { loadConfig } from '@labelq/config';
+import { toLabelqError } from '@labelq/errors';
 import { startApi } from './server.ts';
 
-const config = loadConfig();
+const config = (() => {
+  try {
+    return loadConfig();
+  } catch (err) {
+    // A bad environment variable: a clean message naming it and exit 2, as the worker does (no stack trace).
+    process.stderr.write(`labelq api: ${toLabelqError(err).message}\n`);
+    process.exit(2);
+  }
+})();
 const logger = pino({ level: config.logLevel, base: { service: 'api' } });
 
 try {
@@ -26,6 +35,7 @@ try {
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
 } catch (err) {
-  logger.fatal({ err }, 'api failed to start');
+  const e = toLabelqError(err);
+  logger.fatal({ code: e.code, err }, `api failed to start: ${e.code}: ${e.message}`);
   process.exit(1);
 }

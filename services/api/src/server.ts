@@ -1,10 +1,9 @@
-import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '@labelq/config';
-import type { ClassifyJobData } from '@labelq/queue';
+import { createClassifyQueue } from '@labelq/queue';
 import { buildApp } from './app.ts';
-import { configuredModelNames } from './models.ts';
+import { configuredModels } from './models.ts';
 import { createApiRedis } from './redis.ts';
 import { createApiStorage } from './storage-s3.ts';
 
@@ -17,7 +16,7 @@ export interface ApiServer {
 }
 
 export interface StartApiOptions {
-  /** Model names to accept. Default: {@link configuredModelNames} (MODELS, else the manifests in MODELS_DIR). */
+  /** Model names to accept. Default: `MODELS`, else every manifest in MODELS_DIR ({@link configuredModels}). */
   models?: readonly string[];
   /** Listen address. Default `config.api.host`. */
   host?: string;
@@ -31,12 +30,9 @@ export async function startApi(
   logger: Logger,
   options: StartApiOptions = {},
 ): Promise<ApiServer> {
-  const models = options.models ?? (await configuredModelNames(config));
+  const models = await configuredModels(config, options.models);
   const redis = createApiRedis(config.redis.url, logger);
-  const queue = new Queue<ClassifyJobData>(config.queue.name, {
-    connection: redis,
-    prefix: config.queue.prefix,
-  });
+  const queue = createClassifyQueue(config, redis);
   queue.on('error', (err) => logger.debug({ err: err.message }, 'queue error'));
   const storage = createApiStorage(config);
   const shutdownQueue = async (): Promise<void> => {
@@ -60,7 +56,7 @@ export async function startApi(
       host: options.host ?? config.api.host,
       port: options.port ?? config.api.port,
     });
-    logger.info({ url, models, queue: config.queue.name }, 'api listening');
+    logger.info({ url, models: models.map((m) => m.name), queue: config.queue.name }, 'api listening');
     let closed: Promise<void> | undefined;
     return {
       app,

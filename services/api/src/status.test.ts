@@ -1,36 +1,124 @@
-import type { ClassifyJobData } from '@labelq/queue';
+import {
+  encodeFailedReason,
+  objectImageId,
+  RESULT_SCHEMA_VERSION,
+  type FailureDocument,
+  type ResultDocument,
+  type StoredJobPayload,
+} from '@labelq/contracts';
 import type { Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { readImageStatus } from './status.ts';
+import type { ApiStorage } from './deps.ts';
+import { readImageStatus, type JobSnapshot } from './status.ts';
 
-// No failure document in S3: the status comes from the job's failedReason alone.
-const storage = { getJson: () => Promise.resolve(undefined) } as unknown as Parameters<
-  typeof readImageStatus
->[2];
-const failedJob = (failedReason: string) =>
-  ({
+const id = objectImageId('b-1', 'k.jpg', ['alpha-net']);
+const model = { name: 'alpha-net', version: '1', sha256: '0'.repeat(64) };
+const result: ResultDocument = {
+  status: 'completed',
+  schemaVersion: RESULT_SCHEMA_VERSION,
+  id,
+  source: { bucket: 'b-1', key: 'k.jpg', etag: '"e"', bytes: 3 },
+  image: { format: 'jpeg', width: 2, height: 1 },
+  results: [{ model, labels: [{ name: 'a', confidence: 0.9 }] }],
+  purpose: 'tagging',
+  origin: 's3',
+  provenance: { labelqVersion: '0.1.0', models: [model], attempt: 2 },
+  timings: {
+    submittedAt: '2026-01-01T00:00:00.000Z',
+    startedAt: '2026-01-01T00:00:05.000Z',
+    finishedAt: '2026-01-01T00:00:06.000Z',
+    downloadMs: 1,
+    budgetWaitMs: 0,
+    queueMs: 0,
+    decodeMs: 1,
+    models: { 'alpha-net': 1 },
+    totalMs: 3,
+  },
+  tags: { written: false, reason: { code: 'storage_rejected', message: 'AccessDenied' } },
+};
+const failure: FailureDocument = {
+  status: 'failed',
+  schemaVersion: RESULT_SCHEMA_VERSION,
+  id,
+  source: { bucket: 'b-1', key: 'k.jpg' },
+  error: { code: 'object_not_found', message: 's3://b-1/k.jpg does not exist' },
+  attemptsMade: 1,
+  timings: {
+    submittedAt: '2026-01-01T00:00:00.000Z',
+    startedAt: '2026-01-01T00:00:05.000Z',
+    finishedAt: '2026-01-01T00:00:06.000Z',
+  },
+};
+
+const storageWith = (doc: unknown): ApiStorage => ({
+  putObject: () => Promise.reject(new Error('not used')),
+  getDocument: () => Promise.resolve(doc),
+});
+
+/** A finished BullMQ job as Redis holds it (timestamps differ from the document's on purpose). */
+function snapshot(status: 'completed' | 'failed', extra: Partial<Job> = {}): JobSnapshot {
+  const job = {
     data: { submittedAt: '2026-01-01T00:00:00.000Z' },
     timestamp: 1,
-    processedOn: 2,
-    finishedOn: 3,
-    attemptsMade: 1,
-    failedReason,
-  }) as unknown as Job<ClassifyJobData>;
+    processedOn: Date.parse('2026-01-01T00:00:04.000Z'),
+    finishedOn: Date.parse('2026-01-01T00:00:07.000Z'),
+    attemptsMade: 2,
+    ...extra,
+  } as unknown as Job<StoredJobPayload>;
+  return { job, status };
+}
 
-describe('readImageStatus of a failed job', () => {
+describe('GET /v1/images/:id answers the same body from Redis and from S3', () => {
   it.each([
-    ['job_stalled: The job stalled 2 times', 'job_stalled'],
+    ['completed (tags not written)', result, snapshot('completed', { returnvalue: result })],
+    ['failed', failure, snapshot('failed', { failedReason: encodeFailedReason(failure.error) })],
+  ])('%s', async (_name, doc, inRedis) => {
+    const fromS3 = await readImageStatus(id, undefined, storageWith(doc));
+    const fromRedis = await readImageStatus(id, inRedis, storageWith(doc));
+    expect(fromRedis).toEqual(fromS3);
+    expect(fromS3).toMatchObject({ id, status: doc.status, links: { self: `/v1/images/${id}` } });
+  });
+
+  it('keeps the tag outcome and derives timings and attempts from the document', async () => {
+    const body = await readImageStatus(
+      id,
+      snapshot('completed', { returnvalue: result }),
+      storageWith(undefined),
+    );
+    expect(body).toEqual({
+      id,
+      status: 'completed',
+      timings: {
+        submittedAt: '2026-01-01T00:00:00.000Z',
+        startedAt: '2026-01-01T00:00:05.000Z',
+        finishedAt: '2026-01-01T00:00:06.000Z',
+      },
+      attemptsMade: 2,
+      result,
+      links: { self: `/v1/images/${id}` },
+    });
+  });
+
+  it('answers document_invalid for a stored document of an unknown version', async () => {
+    await expect(
+      readImageStatus(id, undefined, storageWith({ ...result, schemaVersion: 99 })),
+    ).rejects.toMatchObject({ code: 'document_invalid', status: 500 });
+  });
+});
+
+describe('a failed job without a failure document (S3 was down): the reason from BullMQ', () => {
+  it.each([
+    [encodeFailedReason({ code: 'job_stalled', message: 'The job stalled 2 times' }), 'job_stalled'],
     // BullMQ's own reason when it fails a job for stalling.
     ['job stalled more than allowable limit', 'job_stalled'],
-    ['object_not_found: s3://b/k does not exist', 'object_not_found'],
-    ['something uncoded', 'internal'],
+    [encodeFailedReason({ code: 'object_not_found', message: 'gone' }), 'object_not_found'],
+    // A reason in the form workers before the contracts wrote is not parsed back: it stays readable text.
+    ['object_not_found: s3://b/k does not exist', 'internal'],
+    ['Missing lock for job 1. moveToFinished', 'internal'],
   ])('%s -> %s', async (failedReason, code) => {
-    const body = await readImageStatus(
-      'obj_1',
-      { job: failedJob(failedReason), status: 'failed' },
-      storage,
-      'k',
-    );
-    expect(body?.error).toEqual({ code, message: failedReason });
+    const body = await readImageStatus(id, snapshot('failed', { failedReason }), storageWith(undefined));
+    expect(body?.status).toBe('failed');
+    expect(body?.error?.code).toBe(code);
+    expect(body?.attemptsMade).toBe(2);
   });
 });

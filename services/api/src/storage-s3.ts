@@ -19,7 +19,7 @@ export function createApiStorage(
     async putObject(key, body, contentType) {
       await store.putObject(bucket, key, body, { contentType, contentLength: body.byteLength });
     },
-    getJson: (key) => store.getJson(bucket, key),
+    getDocument: (imageId) => store.getJson(bucket, store.resultKey(imageId)),
     ping: () => store.checkBucket(bucket),
     destroy: () => store.destroy(),
   };

@@ -1,5 +1,5 @@
 import type { LabelqError } from '@labelq/errors';
-import type { ModelResult } from '@labelq/models';
+import type { ModelResult } from '@labelq/contracts';
 
 export type FileOutcome = { file: string; results: ModelResult[] } | { file: string; error: LabelqError };
 

@@ -10,7 +10,6 @@ export const IMAGE_EXTENSIONS = new Set([
   '.gif',
   '.avif',
   '.heic',
-  '.heif',
   '.tif',
   '.tiff',
 ]);

@@ -1,15 +1,24 @@
 import type { Config } from '@labelq/config';
 import { LabelqError, toLabelqError } from '@labelq/errors';
 import type { InferencePool } from '@labelq/inference';
-import { RESULT_SCHEMA_VERSION } from '@labelq/models';
+import {
+  DEFAULT_TENANT,
+  encodeFailedReason,
+  isImageId,
+  parseJobPayload,
+  RESULT_SCHEMA_VERSION,
+  type ClassifyJob,
+  type FailureDocument,
+  type ResultDocument,
+  type StoredJobPayload,
+} from '@labelq/contracts';
 import { moderate, type ModerationPolicy } from '@labelq/moderation';
-import { parseJobData, type ClassifyJobData, type FailureDocument, type ResultDocument } from '@labelq/queue';
 import type { ObjectStore, OpenedObject } from '@labelq/storage';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ByteBudget } from './byte-budget.ts';
-import { isCompletedFor, isReusable, modelRefs } from './result-document.ts';
+import { isCompletedFor, modelRefs, reusableResult } from './result-document.ts';
 import { labelqOwnedKeys, labelqTags } from './tags.ts';
 import { LABELQ_VERSION } from './version.ts';
 
@@ -33,7 +42,7 @@ export interface ProcessorDeps {
  */
 async function writeTags(
   deps: ProcessorDeps,
-  data: ClassifyJobData,
+  data: ClassifyJob,
   doc: ResultDocument,
   log: Logger,
 ): Promise<void> {
@@ -51,41 +60,51 @@ async function writeTags(
 
 /**
  * writeTags, except that a failure a retry cannot fix (non-retryable, or this is the last attempt) is a warning
- * recorded in the returned value: the result document is written and stays the job's outcome.
+ * recorded as `tags` in the result: the job completes with it. The stored document records it too, so the API
+ * answers the same whether it reads the job's value or the document; a later run whose tags are written removes
+ * the record again. Rewriting the document is best effort: the result itself is already stored.
  */
 async function writeTagsOrRecord(
   deps: ProcessorDeps,
-  job: Job<ClassifyJobData>,
-  data: ClassifyJobData,
+  job: Job<StoredJobPayload>,
+  data: ClassifyJob,
   doc: ResultDocument,
   log: Logger,
 ): Promise<ResultDocument> {
+  let out: ResultDocument;
   try {
     await writeTags(deps, data, doc, log);
-    return doc;
+    if (doc.tags === undefined) return doc;
+    const { tags: _stale, ...written } = doc;
+    out = written;
   } catch (raw) {
     const err = toLabelqError(raw);
     if (err.retryable && !isLastAttempt(job)) throw err;
     log.warn({ code: err.code, err: raw }, 'could not write the S3 tags; the result document stands');
-    return { ...doc, tags: { written: false, reason: { code: err.code, message: err.message } } };
+    out = { ...doc, tags: { written: false, reason: { code: err.code, message: err.message } } };
   }
+  await deps.store
+    .putJson(deps.config.s3.bucket, deps.store.resultKey(data.id), out)
+    .catch((err: unknown) => log.warn({ err }, 'could not record the tag outcome in the result document'));
+  return out;
 }
 
-function isLastAttempt(job: Job<ClassifyJobData>): boolean {
+function isLastAttempt(job: Job<StoredJobPayload>): boolean {
   return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 }
 
 /** One attempt: download (size-capped, byte-budgeted), classify in the pool, moderate, write back. */
 async function classifyJob(
   deps: ProcessorDeps,
-  job: Job<ClassifyJobData>,
+  job: Job<StoredJobPayload>,
   log: Logger,
   progress: AttemptProgress,
 ): Promise<ResultDocument> {
   const { config, pool, store, policy } = deps;
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
-  const data = parseJobData(job.data);
+  const data = parseJobPayload(job.data);
+  progress.startedAt = startedAt;
   if (job.stalledCounter > config.worker.maxStalledCount) {
     throw new LabelqError(
       'job_stalled',
@@ -126,10 +145,11 @@ async function classifyJob(
   }
   const head = { etag: opened.etag, contentLength: opened.contentLength };
   progress.etag = head.etag;
-  if (isReusable(existing, { etag: head.etag, models, schemaVersion: RESULT_SCHEMA_VERSION, policy })) {
+  const reusable = reusableResult(existing, { etag: head.etag, models, policy });
+  if (reusable !== undefined) {
     opened.discard();
     log.info({ resultKey }, 'result document exists for this ETag and model set; reusing it');
-    return writeTagsOrRecord(deps, job, data, existing, log);
+    return writeTagsOrRecord(deps, job, data, reusable, log);
   }
 
   const tBudget = performance.now();
@@ -209,6 +229,8 @@ function round(ms: number): number {
 interface AttemptProgress {
   /** The source ETag, once the GetObject headers arrived. */
   etag?: string;
+  /** When the attempt started (ISO), once its payload was valid. */
+  startedAt?: string;
 }
 
 /**
@@ -217,13 +239,14 @@ interface AttemptProgress {
  */
 async function writeFailure(
   deps: ProcessorDeps,
-  job: Job<ClassifyJobData>,
+  job: Job<StoredJobPayload>,
   err: LabelqError,
   log: Logger,
   progress: AttemptProgress,
 ): Promise<void> {
-  const data = job.data as Partial<ClassifyJobData>;
-  if (typeof data.id !== 'string' || !/^(img|obj)_[0-9a-f]{32}$/.test(data.id)) return;
+  // The payload may be what failed: write a document only when it names a valid image id.
+  const data = job.data as Partial<Record<keyof ClassifyJob, unknown>>;
+  if (!isImageId(data.id)) return;
   const key = deps.store.resultKey(data.id);
   if (progress.etag !== undefined) {
     const existing = await deps.store.getJson(deps.config.s3.bucket, key).catch(() => undefined);
@@ -242,7 +265,11 @@ async function writeFailure(
     source: { bucket: String(data.bucket), key: String(data.key) },
     error: { code: err.code, message: err.message },
     attemptsMade: job.attemptsMade + 1,
-    timings: { submittedAt: String(data.submittedAt), finishedAt: new Date().toISOString() },
+    timings: {
+      submittedAt: String(data.submittedAt),
+      ...(progress.startedAt !== undefined ? { startedAt: progress.startedAt } : {}),
+      finishedAt: new Date().toISOString(),
+    },
   };
   try {
     await deps.store.putJson(deps.config.s3.bucket, key, doc);
@@ -252,16 +279,21 @@ async function writeFailure(
 }
 
 /**
- * The BullMQ processor. Errors leave it coded: non-retryable LabelqErrors (poison input) become
- * UnrecoverableError with message `<code>: <message>` (no retries); retryable ones are rethrown as
- * `<code>: <message>` for BullMQ's backoff. On the final attempt a failure document is written at the
- * result key.
+ * The BullMQ processor. Errors leave it coded, their message the JSON of a failure reason (`encodeFailedReason`,
+ * which the API decodes from BullMQ's failedReason): non-retryable LabelqErrors (poison input) become
+ * UnrecoverableError (no retries); retryable ones are rethrown for BullMQ's backoff. On the final attempt a
+ * failure document is written at the result key.
  */
-export function createProcessor(deps: ProcessorDeps): (job: Job<ClassifyJobData>) => Promise<ResultDocument> {
+export function createProcessor(
+  deps: ProcessorDeps,
+): (job: Job<StoredJobPayload>) => Promise<ResultDocument> {
   return async (job) => {
+    const payload = job.data as { id?: unknown; tenant?: unknown };
     const log = deps.logger.child({
       jobId: job.id,
-      imageId: (job.data as { id?: unknown }).id,
+      imageId: payload.id,
+      // v1 payloads carry no tenant: they belong to the default one (parseJobPayload).
+      tenant: payload.tenant ?? DEFAULT_TENANT,
       attempt: job.attemptsMade + 1,
     });
     const progress: AttemptProgress = {};
@@ -274,12 +306,12 @@ export function createProcessor(deps: ProcessorDeps): (job: Job<ClassifyJobData>
           { code: err.code, err: raw },
           'attempt abandoned at shutdown; another worker will re-run it',
         );
-        throw Object.assign(new Error(`${err.code}: ${err.message}`), { code: err.code });
+        throw Object.assign(new Error(encodeFailedReason(err)), { code: err.code });
       }
       const final = !err.retryable || isLastAttempt(job);
       log[final ? 'error' : 'warn']({ code: err.code, err: raw, final }, 'attempt failed');
       if (final) await writeFailure(deps, job, err, log, progress);
-      const message = `${err.code}: ${err.message}`;
+      const message = encodeFailedReason(err);
       if (!err.retryable) throw new UnrecoverableError(message);
       throw Object.assign(new Error(message), { code: err.code });
     }

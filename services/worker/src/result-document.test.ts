@@ -1,14 +1,14 @@
+import { objectImageId, type ResultDocument } from '@labelq/contracts';
 import { DEFAULT_POLICY } from '@labelq/moderation';
-import type { ResultDocument } from '@labelq/queue';
 import { describe, expect, it } from 'vitest';
-import { isCompletedFor, isReusable } from './result-document.ts';
+import { isCompletedFor, reusableResult } from './result-document.ts';
 import { labelqOwnedKeys, labelqTags } from './tags.ts';
 
 const models = [{ name: 'nsfw-mobilenet-v2', version: '1', sha256: 'a'.repeat(64) }];
 const doc = {
   status: 'completed',
   schemaVersion: 1,
-  id: 'obj_0123',
+  id: objectImageId('b', 'k', ['nsfw-mobilenet-v2']),
   source: { bucket: 'b', key: 'k', etag: '"e1"', bytes: 1 },
   image: { format: 'jpeg', width: 1, height: 1 },
   results: [
@@ -30,13 +30,23 @@ const doc = {
   purpose: 'tagging',
   origin: 's3',
   provenance: { labelqVersion: '0.1.0', models, attempt: 1 },
-  timings: {} as ResultDocument['timings'],
+  timings: {
+    submittedAt: '2026-01-01T00:00:00.000Z',
+    startedAt: '2026-01-01T00:00:01.000Z',
+    finishedAt: '2026-01-01T00:00:02.000Z',
+    downloadMs: 1,
+    budgetWaitMs: 0,
+    queueMs: 0,
+    decodeMs: 1,
+    models: { 'nsfw-mobilenet-v2': 3 },
+    totalMs: 5,
+  },
 } satisfies ResultDocument;
-const expected = { etag: '"e1"', models, schemaVersion: 1, policy: DEFAULT_POLICY };
+const expected = { etag: '"e1"', models, policy: DEFAULT_POLICY };
 
-describe('isReusable', () => {
+describe('reusableResult', () => {
   it('accepts the same ETag, model files and policy', () => {
-    expect(isReusable(doc, expected)).toBe(true);
+    expect(reusableResult(doc, expected)).toEqual(doc);
   });
   it.each([
     ['another ETag', { ...expected, etag: '"e2"' }, doc],
@@ -45,8 +55,9 @@ describe('isReusable', () => {
     ['a failure document', expected, { ...doc, status: 'failed' }],
     ['another schema', expected, { ...doc, schemaVersion: 2 }],
     ['garbage', expected, 'nope'],
+    ['a document that breaks its schema', expected, { ...doc, results: 'x' }],
   ])('rejects %s', (_n, exp, existing) => {
-    expect(isReusable(existing, exp)).toBe(false);
+    expect(reusableResult(existing, exp)).toBeUndefined();
   });
 });
 

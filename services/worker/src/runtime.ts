@@ -1,14 +1,8 @@
 import type { Config } from '@labelq/config';
 import { createInferencePool, type InferencePool } from '@labelq/inference';
 import { loadModerationPolicy } from '@labelq/moderation';
-import {
-  assertNoEviction,
-  backoffDelay,
-  BACKOFF_TYPE,
-  createWorkerConnection,
-  type ClassifyJobData,
-  type ResultDocument,
-} from '@labelq/queue';
+import { assertNoEviction, backoffDelay, BACKOFF_TYPE, createWorkerConnection } from '@labelq/queue';
+import type { ResultDocument, StoredJobPayload } from '@labelq/contracts';
 import { createObjectStore, type ObjectStore } from '@labelq/storage';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -26,10 +20,7 @@ async function checkRedis(url: string): Promise<void> {
       throw new LabelqError(
         'queue_unavailable',
         `Redis at ${redactUrl(url)} is unreachable: ${(err as Error).message}`,
-        {
-          cause: err,
-          retryable: false,
-        },
+        { cause: err },
       );
     });
     await assertNoEviction(probe);
@@ -52,7 +43,7 @@ export interface WorkerRuntimeDeps {
 }
 
 export interface WorkerRuntime {
-  worker: Worker<ClassifyJobData, ResultDocument>;
+  worker: Worker<StoredJobPayload, ResultDocument>;
   pool: InferencePool;
   store: ObjectStore;
   /**
@@ -107,7 +98,7 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
     // Aborted when the shutdown deadline abandons in-flight jobs: their S3 requests stop and they write no
     // failure document (another worker re-runs them once their locks expire).
     const abandon = new AbortController();
-    const worker = new Worker<ClassifyJobData, ResultDocument>(
+    const worker = new Worker<StoredJobPayload, ResultDocument>(
       config.queue.name,
       createProcessor({ config, pool, store, policy, budget, logger: log, abandoned: abandon.signal }),
       {

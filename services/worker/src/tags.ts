@@ -1,4 +1,4 @@
-import type { ResultDocument } from '@labelq/queue';
+import type { ResultDocument } from '@labelq/contracts';
 import { compareLabelqTags, S3_TAG_LIMITS, type ObjectTag } from '@labelq/storage';
 
 /** Keys written by earlier versions (one job's labels across models; the image id): every job removes them. */

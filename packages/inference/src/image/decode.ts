@@ -1,6 +1,11 @@
 import sharp, { type Metadata, type SharpOptions } from 'sharp';
 import { LabelqError } from '@labelq/errors';
-import { describeUnsupported, sniffFormat, type ImageFormat } from './sniff.ts';
+import {
+  describeUnsupported,
+  sniffFormat,
+  unsupportedFormatMessage,
+  type ImageFormat,
+} from '@labelq/contracts';
 
 /** Pixels decoded once per image: 8-bit sRGB, 3 channels (RGB), interleaved, upright. */
 export interface DecodedImage {
@@ -42,9 +47,8 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
   if (bytes.byteLength === 0) throw new LabelqError('image_empty');
   const format = sniffFormat(bytes);
   if (format === undefined) {
-    const kind = describeUnsupported(bytes);
-    throw new LabelqError('unsupported_format', `Unsupported image format (${kind})`, {
-      details: { format: kind },
+    throw new LabelqError('unsupported_format', unsupportedFormatMessage(bytes), {
+      details: { format: describeUnsupported(bytes) },
     });
   }
   // sharp wraps (does not copy) Buffers; a Buffer view over the same memory avoids a copy.
@@ -105,8 +109,8 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
 }
 
 function formatMatches(sniffed: ImageFormat, sharpFormat: string): boolean {
-  // sharp reports both AVIF and HEIC as 'heif'.
-  if (sniffed === 'avif' || sniffed === 'heif') return sharpFormat === 'heif' || sharpFormat === 'avif';
+  // sharp reports AVIF as 'heif'.
+  if (sniffed === 'avif') return sharpFormat === 'heif' || sharpFormat === 'avif';
   return sharpFormat === sniffed;
 }
 

@@ -1,4 +1,5 @@
-import type { ClassifyManifest, LabelScore } from '@labelq/models';
+import type { ClassifyManifest } from '@labelq/models';
+import type { LabelScore } from '@labelq/contracts';
 
 /** Turns raw scores into confidences in [0, 1] per the manifest's activation. Pure. */
 export function activate(

@@ -1,4 +1,5 @@
-import type { DetectManifest, Instance, LabelScore } from '@labelq/models';
+import type { DetectManifest } from '@labelq/models';
+import type { Instance, LabelScore } from '@labelq/contracts';
 import type { ContentRect } from '../image/resize.ts';
 import { decodeNanodet, type NanodetOutput } from './nanodet.ts';
 

@@ -1,5 +1,6 @@
 import { LabelqError } from '@labelq/errors';
-import type { DetectManifest, Instance, LabelScore } from '@labelq/models';
+import type { DetectManifest } from '@labelq/models';
+import type { Instance, LabelScore } from '@labelq/contracts';
 import { nonMaxSuppression, type ScoredBox } from './nms.ts';
 
 /** The part of an onnxruntime Tensor the decoder reads (an `ort.Tensor` fits). */

@@ -1,6 +1,7 @@
 // Messages between the pool (main thread) and its worker threads. Everything here survives structured clone.
 import type { SerializedError } from '@labelq/errors';
-import type { ModelManifest, ModelResult } from '@labelq/models';
+import type { ModelManifest } from '@labelq/models';
+import type { ModelResult } from '@labelq/contracts';
 import type { ImageInfo } from '../types.ts';
 
 /** What each thread gets at start (Piscina `workerData`). */

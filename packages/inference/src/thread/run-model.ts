@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { LabelqError } from '@labelq/errors';
-import type { ModelManifest, ModelResult } from '@labelq/models';
+import type { ModelManifest } from '@labelq/models';
+import type { ModelResult } from '@labelq/contracts';
 import type { DecodedImage } from '../image/decode.ts';
 import { resizeForModel } from '../image/resize.ts';
 import { pixelsToTensor } from '../image/tensor.ts';
@@ -38,11 +39,10 @@ export async function createThreadModel(
     return { manifest, session };
   } catch (err) {
     throw new LabelqError(
-      'inference_failed',
+      'model_load_failed',
       `Model ${manifest.name} (${path}) cannot be loaded: ${String(err)}`,
       {
         cause: err,
-        retryable: false,
         details: { model: manifest.name },
       },
     );
@@ -82,9 +82,7 @@ export async function runModel(
       const outputName = manifest.output.name ?? session.outputNames[0]!;
       const tensor = outputs[outputName];
       if (tensor === undefined) {
-        throw new LabelqError('inference_failed', `Model ${manifest.name} has no output "${outputName}"`, {
-          retryable: false,
-        });
+        throw new LabelqError('model_output_invalid', `Model ${manifest.name} has no output "${outputName}"`);
       }
       const confidences = activate(tensor.data as Float32Array, manifest.output.activation);
       assertFinite(confidences, manifest.name);
@@ -102,8 +100,7 @@ export async function runModel(
 
 function assertFinite(values: readonly number[], model: string): void {
   if (values.some((v) => !Number.isFinite(v))) {
-    throw new LabelqError('inference_failed', `Model ${model} produced non-finite scores`, {
-      retryable: false,
+    throw new LabelqError('model_output_invalid', `Model ${model} produced non-finite scores`, {
       details: { model },
     });
   }

@@ -1,10 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import type { ErrorBody } from '@labelq/contracts';
 import { LabelqError, toLabelqError, type ErrorCode } from '@labelq/errors';
-
-/** The body of every error response. */
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
-}
 
 /** Fastify and plugin error codes that are the client's fault, mapped to stable labelq codes. */
 const FRAMEWORK_CODES: Record<string, ErrorCode> = {
@@ -25,14 +21,7 @@ const FRAMEWORK_CODES: Record<string, ErrorCode> = {
 
 /** Maps anything thrown in a route to a LabelqError: ours pass through, framework 4xx get a code. */
 export function toHttpError(err: unknown): LabelqError {
-  if (err instanceof LabelqError) {
-    // A storage error marked not retryable (e.g. a missing bucket) is a refusal, not an outage: 502, no
-    // Retry-After, whatever code the storage layer chose.
-    if (err.code === 'storage_unavailable' && !err.retryable) {
-      return new LabelqError('storage_rejected', err.message, { cause: err, details: err.details });
-    }
-    return err;
-  }
+  if (err instanceof LabelqError) return err;
   const fe = err as Partial<FastifyError> | undefined;
   const mapped = typeof fe?.code === 'string' ? FRAMEWORK_CODES[fe.code] : undefined;
   if (mapped) return new LabelqError(mapped, fe?.message, { cause: err });

@@ -1,3 +1,4 @@
+import { modelNameSchema, purposeSchema } from '@labelq/contracts';
 import { z } from 'zod';
 
 /** Largest `metadata` accepted, in bytes of its JSON serialisation. */
@@ -5,18 +6,12 @@ export const MAX_METADATA_BYTES = 4096;
 /** Most items one `POST /v1/jobs` may carry. */
 export const MAX_BULK_JOBS = 1000;
 
-const modelName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]*$/, 'model names are lower-case letters, digits, . _ -');
-
 /** `models`: a comma list, repeated fields, or an array; normalised to a list of names. */
 export const modelsSchema = z
   .union([z.string(), z.array(z.string())])
   .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()))
   .transform((v) => v.filter(Boolean))
-  .pipe(z.array(modelName).min(1, 'models must name at least one model'));
-
-export const purposeSchema = z.enum(['tagging', 'moderation']);
+  .pipe(z.array(modelNameSchema).min(1, 'models must name at least one model'));
 
 function metadataSize(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value));

@@ -1,18 +1,19 @@
 import type { FastifyInstance } from 'fastify';
+import { objectImageId } from '@labelq/contracts';
 import { LabelqError } from '@labelq/errors';
-import { objectImageId } from '@labelq/queue';
 import type { ApiDeps } from '../deps.ts';
 import { jobsBodyDocSchema, jobsBodySchema, MAX_BULK_JOBS } from '../http/schemas.ts';
 import { parseOrThrow, zodJsonSchema } from '../http/validation.ts';
-import { acceptedSchema, bulkAcceptedSchema, errorSchema } from '../http/response-schemas.ts';
-import { assertBucketAllowed, JOB_NAME, jobData, jobOptions, resolveModels } from '../submit.ts';
-import { submitJobs } from '../submit-jobs.ts';
+import { acceptedResponse, bulkAcceptedResponse, errorResponses } from '../http/response-schemas.ts';
+import { submit, type Submission } from '../submit/flow.ts';
+import { assertBucketAllowed, newJob, resolveModels } from '../submit/job.ts';
 
-/** `POST /v1/jobs`: classify objects already in an allowed bucket, one or up to 1000 in one addBulk. */
+/** `POST /jobs` (under `/v1`): classify objects already in an allowed bucket, one or up to 1000 at once. */
 export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number): void {
   const { config } = deps;
+  const modelNames = deps.models.map((m) => m.name);
   app.post(
-    '/v1/jobs',
+    '/jobs',
     {
       // 1000 items with metadata can pass Fastify's 1 MiB default.
       bodyLimit: 8 * 1024 * 1024,
@@ -20,28 +21,24 @@ export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number
         tags: ['jobs'],
         summary: `Classify objects already in S3 (one, or up to ${MAX_BULK_JOBS})`,
         description:
-          'A single object answers `{id, status, links}`; an array answers `{count, jobs}` in the same order. ' +
-          'Buckets outside S3_ALLOWED_BUCKETS answer 403 and nothing is queued. Each item answers its real ' +
-          'status: a key already queued, active or completed answers that status with `duplicate: true` (a ' +
-          'moderation item raises a waiting job to moderation priority); a failed one is queued again. ' +
-          "`force: true` also re-runs a completed key (the worker reuses the result when the object's ETag " +
-          'is unchanged and recomputes it when the object changed).',
+          'A single object answers `{id, status, duplicate, links}`; an array answers `{count, jobs}` in the ' +
+          'same order. Buckets outside S3_ALLOWED_BUCKETS answer 403 and nothing is queued. Each item answers ' +
+          'its real status: a key already queued, active or completed answers that status with ' +
+          '`duplicate: true` (a moderation item raises a waiting job to moderation priority); a failed one is ' +
+          "queued again. `force: true` also re-runs a completed key (the worker reuses the result when the object's " +
+          'ETag is unchanged and recomputes it when the object changed).',
         body: zodJsonSchema(jobsBodySchema, jobsBodyDocSchema),
-        response: {
-          202: { oneOf: [acceptedSchema, bulkAcceptedSchema] },
-          '4xx': errorSchema,
-          '5xx': errorSchema,
-        },
+        response: { 202: { oneOf: [acceptedResponse, bulkAcceptedResponse] }, ...errorResponses },
       },
     },
     async (request, reply) => {
       const items = parseOrThrow(jobsBodySchema, request.body, 'body');
-      const submissions = items.map((item, index) => {
+      const submissions = items.map((item, index): Submission => {
         const bucket = item.bucket ?? config.s3.bucket;
         try {
           assertBucketAllowed(config, bucket);
-          const models = resolveModels(item.models, deps.models);
-          const data = jobData({
+          const models = resolveModels(item.models, modelNames);
+          const job = newJob({
             id: objectImageId(bucket, item.key, models),
             bucket,
             key: item.key,
@@ -50,7 +47,7 @@ export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number
             origin: 's3',
             metadata: item.metadata,
           });
-          return { job: { name: JOB_NAME, data, opts: jobOptions(config, data) }, force: item.force };
+          return { job, force: item.force };
         } catch (err) {
           // Name the offending item of a bulk request; nothing is queued.
           if (err instanceof LabelqError && Array.isArray(request.body)) {
@@ -61,7 +58,7 @@ export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number
           throw err;
         }
       });
-      const accepted = await submitJobs(deps, submissions, timeoutMs);
+      const accepted = await submit(deps, submissions, timeoutMs);
       request.log.info(
         {
           count: accepted.length,

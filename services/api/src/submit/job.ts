@@ -1,14 +1,13 @@
 import type { Config } from '@labelq/config';
-import { LabelqError } from '@labelq/errors';
 import {
-  classifyJobOptions,
-  JOB_DATA_VERSION,
-  JOB_NAME,
+  DEFAULT_TENANT,
+  JOB_PAYLOAD_VERSION,
   normalizeModels,
-  type ClassifyJobData,
+  type ClassifyJob,
+  type Origin,
   type Purpose,
-} from '@labelq/queue';
-import type { JobsOptions } from 'bullmq';
+} from '@labelq/contracts';
+import { LabelqError } from '@labelq/errors';
 
 /**
  * Resolves the requested model set against the models workers load: default all of them; any unknown name
@@ -39,26 +38,19 @@ export function assertBucketAllowed(config: Config, bucket: string): void {
   }
 }
 
-/**
- * BullMQ options for one classify job (the queue package's: id = image id for dedupe, priority by purpose,
- * attempts with labelq's jittered backoff, retention).
- */
-export function jobOptions(config: Config, data: ClassifyJobData): JobsOptions {
-  return classifyJobOptions(config, data);
-}
-
-/** Builds a job payload (version, submit time) from its parts. */
-export function jobData(parts: {
+/** A classify job (current payload version, submit time now) from its parts. */
+export function newJob(parts: {
   id: string;
   bucket: string;
   key: string;
   models: string[];
   purpose: Purpose;
-  origin: ClassifyJobData['origin'];
+  origin: Origin;
   metadata: Record<string, unknown> | undefined;
-}): ClassifyJobData {
+}): ClassifyJob {
   return {
-    v: JOB_DATA_VERSION,
+    v: JOB_PAYLOAD_VERSION,
+    tenant: DEFAULT_TENANT,
     id: parts.id,
     bucket: parts.bucket,
     key: parts.key,
@@ -69,5 +61,3 @@ export function jobData(parts: {
     submittedAt: new Date().toISOString(),
   };
 }
-
-export { JOB_NAME };

@@ -1,0 +1,129 @@
+import type { Accepted, ClassifyJob, StoredJobPayload } from '@labelq/contracts';
+import { classifyJob, PRIORITY } from '@labelq/queue';
+import type { Job } from 'bullmq';
+import type { ApiDeps } from '../deps.ts';
+import { documentStatus, readJobSnapshot, selfLink, type JobSnapshot } from '../status.ts';
+import { withDeadline } from '../timeout.ts';
+import { decide, type Existing } from './decide.ts';
+
+/** One image to submit. */
+export interface Submission {
+  job: ClassifyJob;
+  /** Re-run a completed image too. */
+  force: boolean;
+}
+
+export interface SubmitOptions {
+  /**
+   * Runs before anything is queued, with the jobs about to be queued (none when every submission joined an
+   * existing job or result): an upload stores its bytes here, so a duplicate never writes to S3.
+   */
+  beforeEnqueue?: (jobs: readonly ClassifyJob[]) => Promise<void>;
+}
+
+/** S3 document reads in flight at once for a bulk lookup. */
+const DOCUMENT_READS = 16;
+
+/**
+ * The one submit flow of `POST /v1/images` and `POST /v1/jobs`: look up what Redis (else S3) knows of each id,
+ * decide (join, re-run or queue; {@link decide}), remove jobs to re-run, queue the rest in one addBulk, and
+ * answer each submission, in order, with its real status. BullMQ silently ignores an add whose id it holds,
+ * which is why known ids are looked up first.
+ */
+export async function submit(
+  deps: ApiDeps,
+  submissions: readonly Submission[],
+  timeoutMs: number,
+  options: SubmitOptions = {},
+): Promise<Accepted[]> {
+  const queueOp = <T>(op: () => Promise<T>): Promise<T> =>
+    withDeadline(op, timeoutMs, 'queue_unavailable', 'Redis');
+
+  // An id repeated in one request is one job; a moderation or forced repeat wins over a plain one.
+  const unique = new Map<string, Submission>();
+  for (const s of submissions) {
+    const seen = unique.get(s.job.id);
+    if (!seen) unique.set(s.job.id, s);
+    else {
+      const job = s.job.purpose === 'moderation' ? s.job : seen.job;
+      unique.set(s.job.id, { job, force: seen.force || s.force });
+    }
+  }
+
+  const existing = await findExisting(deps, queueOp, [...unique.keys()]);
+  const answers = new Map<string, Pick<Accepted, 'status' | 'duplicate'>>();
+  const toAdd: ClassifyJob[] = [];
+  const toReplace: string[] = [];
+  const toPromote: Job<StoredJobPayload>[] = [];
+  for (const [id, { job, force }] of unique) {
+    const found = existing.get(id);
+    const decision = decide(found, { purpose: job.purpose, force });
+    if (decision.action === 'duplicate') {
+      answers.set(id, { status: decision.status, duplicate: true });
+      if (decision.promote && found?.snapshot) toPromote.push(found.snapshot.job);
+      continue;
+    }
+    if (decision.replace) toReplace.push(id);
+    toAdd.push(job);
+    answers.set(id, { status: 'queued', duplicate: false });
+  }
+
+  // Jobs a worker locked meanwhile (retried and started) cannot be removed: they are joined as active.
+  const locked = new Set<string>();
+  if (toReplace.length > 0) {
+    const removed = await queueOp(() => Promise.all(toReplace.map((id) => deps.queue.remove(id))));
+    toReplace.forEach((id, i) => removed[i] !== 1 && locked.add(id));
+  }
+  for (const id of locked) answers.set(id, { status: 'active', duplicate: true });
+  const adding = toAdd.filter((j) => !locked.has(j.id));
+  if (adding.length > 0) {
+    await options.beforeEnqueue?.(adding);
+    await queueOp(() => deps.queue.addBulk(adding.map((job) => classifyJob(deps.config, job))));
+  }
+  // A moderation resubmission must not wait behind the tagging backlog: BullMQ re-queues a waiting job at once.
+  if (toPromote.length > 0) {
+    await queueOp(() =>
+      Promise.all(toPromote.map((job) => job.changePriority({ priority: PRIORITY.moderation }))),
+    );
+  }
+
+  return submissions.map(({ job }) => ({
+    id: job.id,
+    ...answers.get(job.id)!,
+    links: { self: selfLink(job.id) },
+  }));
+}
+
+/** What is known of an id: its status, and the Redis snapshot while Redis holds it. */
+interface Known extends Existing {
+  snapshot?: JobSnapshot;
+}
+
+/**
+ * What Redis, else the S3 result/failure document, knows of each id. Redis is read for all ids at once (the
+ * commands pipeline on one connection); S3 only for the ids Redis does not hold, a few at a time.
+ */
+async function findExisting(
+  deps: ApiDeps,
+  queueOp: <T>(op: () => Promise<T>) => Promise<T>,
+  ids: readonly string[],
+): Promise<Map<string, Known>> {
+  const snapshots = await queueOp(() => Promise.all(ids.map((id) => readJobSnapshot(deps.queue, id))));
+  const found = new Map<string, Known>();
+  const gone: string[] = [];
+  ids.forEach((id, i) => {
+    const snapshot = snapshots[i];
+    if (snapshot) found.set(id, { status: snapshot.status, job: snapshot.job, snapshot });
+    else gone.push(id);
+  });
+  let next = 0;
+  const reader = async (): Promise<void> => {
+    while (next < gone.length) {
+      const id = gone[next++]!;
+      const status = documentStatus(await deps.storage.getDocument(id));
+      if (status) found.set(id, { status });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DOCUMENT_READS, gone.length) }, reader));
+  return found;
+}
