@@ -1,11 +1,16 @@
 // pnpm start: the API and a worker against the configured Redis and S3 (environment variables, see README),
 // as two child processes. Signals are forwarded; when either process exits, the other is stopped and this
 // process exits with the first one's code.
+//
+// Production path: `pnpm build` compiles this file to dist/start.js (what `pnpm start` runs) and the services to
+// services/<name>/dist/main.js (what it spawns): no TypeScript loader and no dev-only package at run time.
+// Imports are node: built-ins only (scripts/build.ts fails the build otherwise; .ci/run checks this file).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { serviceProcessEnv } from '@labelq/dev-services';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// scripts/start.ts and its build output dist/start.js are both one level below the root.
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** How long the survivor gets to drain after SIGTERM before SIGKILL, ms (the worker's own is SHUTDOWN_TIMEOUT_MS). */
 const KILL_AFTER_MS = 60_000;
@@ -13,14 +18,25 @@ const KILL_AFTER_MS = 60_000;
 const children = new Map<string, ChildProcess>();
 let exitCode: number | undefined;
 
-function startService(name: 'api' | 'worker'): void {
+const SERVICES = ['api', 'worker'] as const;
+const entry = (name: (typeof SERVICES)[number]): string => join(root, 'services', name, 'dist', 'main.js');
+
+/**
+ * The services' environment: this one plus MALLOC_ARENA_MAX=2 unless set (glibc's per-thread malloc arenas cost
+ * the worker ~55 MB of RSS for nothing, see docs/benchmarks.md; infra/Dockerfile and the dev tools'
+ * serviceProcessEnv in @labelq/dev-services set the same).
+ */
+function serviceEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { MALLOC_ARENA_MAX: '2', ...base };
+}
+
+function startService(name: (typeof SERVICES)[number]): void {
   // Children inherit the environment: only packages/config reads it, inside each service.
   // Own process group: Ctrl-C reaches only this process, which forwards exactly one SIGTERM (the worker treats
   // a second signal as "exit now").
-  // `node --import tsx` rather than the tsx CLI: the CLI runs the script in a grandchild that signals miss.
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'services', name, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, [entry(name)], {
     cwd: root,
-    env: serviceProcessEnv(process.env),
+    env: serviceEnv(process.env),
     stdio: 'inherit',
     detached: true,
   });
@@ -57,5 +73,9 @@ process.on('exit', () => {
   for (const child of children.values()) child.kill('SIGKILL');
 });
 
-startService('api');
-startService('worker');
+const missing = SERVICES.filter((name) => !existsSync(entry(name)));
+if (missing.length > 0) {
+  process.stderr.write(`start: ${missing.map(entry).join(', ')} missing: run \`pnpm build\` first\n`);
+  process.exit(1);
+}
+for (const name of SERVICES) startService(name);

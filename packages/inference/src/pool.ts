@@ -47,7 +47,9 @@ export interface InferencePoolExtras {
 }
 
 /**
- * The thread entry: a JS file that registers tsx in the thread and then loads `./thread/worker.ts`.
+ * The thread entry, next to the file that holds this code. From source that is `src/thread/entry.mjs`, which
+ * registers tsx in the thread and then loads `./thread/worker.ts`; in a build (scripts/build.ts) this code is
+ * bundled into `<service>/dist/main.js` and the URL finds `dist/thread/entry.mjs`, `./thread/worker.ts` compiled.
  */
 const WORKER_URL = new URL('./thread/entry.mjs', import.meta.url);
 
