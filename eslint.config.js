@@ -26,6 +26,24 @@ export default tseslint.config(
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Packages are used through their public entry points (package.json `exports`), never their internals:
+      // a refactor inside a package must not break another package, a test or a script.
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^@labelq/[^/]+/src(/|$)',
+              message: 'Import the package by its public entry point (e.g. @labelq/inference), not its src/.',
+            },
+            {
+              regex: '(^|/)(packages|services)/[^/]+/src(/|$)',
+              message:
+                'Import another package by its public entry point (@labelq/<name>), not a path into its src/.',
+            },
+          ],
+        },
+      ],
       // Only the config module may read the environment (restrictEnvAccess).
       'no-restricted-properties': [
         'error',

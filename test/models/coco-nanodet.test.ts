@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeNanodet } from '../../packages/inference/src/postprocess/nanodet.ts';
+import { decodeNanodet } from '@labelq/inference';
 import { manifestSchema, type DetectManifest } from '@labelq/models';
 import { convertGraphModel, readGraphModelFiles, type LoadedGraphModel } from '@labelq/onnx-convert';
 import { photos, repoRoot, type PhotoName } from '../fixtures/index.ts';

@@ -11,7 +11,4 @@ export {
   type InferencePoolOptions,
   type PoolLogger,
 } from './pool.ts';
-export { FAIL_ON, FLATTEN_BACKGROUND } from './image/decode.ts';
-export { pixelsToTensor } from './image/tensor.ts';
-export { LETTERBOX_BACKGROUND, contentRect } from './image/resize.ts';
-export { activate, topLabels } from './postprocess/classify.ts';
+export { decodeNanodet } from './postprocess/nanodet.ts';

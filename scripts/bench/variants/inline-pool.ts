@@ -6,12 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { LabelqError } from '@labelq/errors';
 import type { ClassifyOptions, ImageClassification, InferencePool } from '@labelq/inference';
 import { loadModels } from '@labelq/models';
-import { decodeImage } from '../../../packages/inference/src/image/decode.ts';
-import {
-  createThreadModel,
-  runModel,
-  type ThreadModel,
-} from '../../../packages/inference/src/thread/run-model.ts';
+import { createThreadModel, decodeImage, runModel, type ThreadModel } from '@labelq/inference/inline';
 
 export interface InlinePoolOptions {
   modelsDir: string;
