@@ -29,7 +29,8 @@ keeps them running until Ctrl-C.
   --port N        API port (default: API_PORT, else 8080; 0 picks a free port). The API listens on API_HOST,
                   default 127.0.0.1 (this machine only).
   --json          print one JSON line when ready (apiUrl, redisUrl, s3: endpoint, region, bucket, accessKeyId,
-                  secretAccessKey) instead of the instructions; logs still go to stderr
+                  secretAccessKey) instead of the instructions; logs still go to stderr (run it as
+                  \`pnpm -s serve --json\`: without -s pnpm prints its own banner on stdout first)
   --data-dir DIR  where the embedded S3 keeps its data (DIR/s3; default .data)
 Every labelq configuration variable (README) reaches both services (e.g. LOG_LEVEL=debug; default info),
 except the embedded Redis and S3 settings.`;
