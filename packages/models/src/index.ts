@@ -5,4 +5,4 @@ export {
   type DetectManifest,
   type ManifestInput,
 } from './manifest.ts';
-export { loadModels, readManifest, sha256File, type LoadedModel } from './load.ts';
+export { loadModels, readManifest, type LoadedModel } from './load.ts';

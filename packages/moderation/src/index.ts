@@ -1,10 +1,3 @@
-export {
-  DEFAULT_POLICY,
-  policySchema,
-  policyFileSchema,
-  mergePolicy,
-  type ModerationPolicy,
-  type PolicyFile,
-} from './policy.ts';
-export { moderate, decideScores, isModerationModel } from './decide.ts';
+export { DEFAULT_POLICY, type ModerationPolicy } from './policy.ts';
+export { moderate } from './decide.ts';
 export { loadModerationPolicy } from './load.ts';

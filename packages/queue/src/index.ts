@@ -1,5 +1,5 @@
 export { PRIORITY } from './job.ts';
-export { BACKOFF_TYPE, MAX_BACKOFF_MS, backoffDelay } from './backoff.ts';
+export { BACKOFF_TYPE, backoffDelay } from './backoff.ts';
 export { createWorkerConnection, assertNoEviction } from './redis.ts';
 export {
   classifyJob,

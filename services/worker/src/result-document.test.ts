@@ -78,13 +78,8 @@ describe('labelqTags', () => {
     ]);
     expect(labelqTags(doc, 0.95)).toEqual([{ key: 'labelq:moderation', value: 'allow' }]);
   });
-  it('owns its models, moderation only when an NSFW model ran, and the legacy keys', () => {
-    expect(labelqOwnedKeys(doc)).toEqual([
-      'labelq:moderation',
-      'labelq:nsfw-mobilenet-v2',
-      'labelq:labels',
-      'labelq:id',
-    ]);
+  it('owns its models, and moderation only when an NSFW model ran', () => {
+    expect(labelqOwnedKeys(doc)).toEqual(['labelq:moderation', 'labelq:nsfw-mobilenet-v2']);
     const { moderation: _, ...noNsfw } = doc;
     expect(labelqOwnedKeys(noNsfw)).not.toContain('labelq:moderation');
   });

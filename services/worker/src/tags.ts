@@ -1,9 +1,6 @@
 import type { ResultDocument } from '@labelq/contracts';
 import { compareLabelqTags, S3_TAG_LIMITS, type ObjectTag } from '@labelq/storage';
 
-/** Keys written by earlier versions (one job's labels across models; the image id): every job removes them. */
-const LEGACY_KEYS = ['labelq:labels', 'labelq:id'];
-
 /**
  * Our tags for a source object, so that jobs with different model sets on the same object commute: one tag per
  * model, `labelq:<model name>` = that model's label names at or above `minConfidence`, highest first,
@@ -34,12 +31,11 @@ export function labelqTags(doc: ResultDocument, minConfidence: number): ObjectTa
 
 /**
  * The keys a job owns, removed unless labelqTags sets them: one per model it ran, `labelq:moderation` when an
- * NSFW model ran, and the legacy keys. Other models' tags (another job's) are left alone.
+ * NSFW model ran. Other models' tags (another job's) are left alone.
  */
 export function labelqOwnedKeys(doc: ResultDocument): string[] {
   return [
     ...(doc.moderation !== undefined ? ['labelq:moderation'] : []),
     ...doc.provenance.models.map((m) => `labelq:${m.name}`),
-    ...LEGACY_KEYS,
   ];
 }
