@@ -80,7 +80,12 @@ async function startOnce(port: number, options: StartRedisOptions): Promise<Redi
     'no',
     ...(options.args ?? []),
   ];
-  const child = spawn('sh', ['-c', WATCHDOG, 'sh', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // Own process group: a terminal's Ctrl-C reaches the demo or `pnpm serve`, which drain their worker against
+  // this Redis before stopping it; the watchdog still kills it when this process exits.
+  const child = spawn('sh', ['-c', WATCHDOG, 'sh', ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
   let stderr = '';
   // redis-server logs to stderr (see WATCHDOG); keep the tail for error messages.
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
