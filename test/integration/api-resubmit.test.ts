@@ -18,7 +18,7 @@ import { encodeFailedReason, type FailureReason, type StoredJobPayload } from '@
 import { PRIORITY } from '@labelq/queue';
 import { createApiStorage } from '@labelq/api';
 import { readPhoto } from '../fixtures/index.ts';
-import { sampleFailureDocument, sampleResultDocument } from '../helpers/documents.ts';
+import { sampleFailureDocument, sampleResultDocument } from '@labelq/contracts/testing';
 import { modelInfos } from '../helpers/models.ts';
 
 const REDIS_URL = testRedisUrl();

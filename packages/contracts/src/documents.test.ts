@@ -6,17 +6,14 @@ import {
   type ResultDocument,
 } from './documents.ts';
 import { objectImageId } from './ids.ts';
+import { sampleFailureDocument, sampleResultDocument } from './testing.ts';
 
 const id = objectImageId('b-1', 'k.jpg', ['alpha-net']);
 const model = { name: 'alpha-net', version: '1', sha256: 'a'.repeat(64) };
 
-/** A result document exactly as labelq 0.1.0's worker wrote it (schema version 1). */
-const resultV1: ResultDocument = {
-  status: 'completed',
-  schemaVersion: 1,
-  id,
+/** Documents exactly as labelq 0.1.0's worker wrote them (schema version 1), every optional field set. */
+const resultV1: ResultDocument = sampleResultDocument(id, {
   source: { bucket: 'b-1', key: 'k.jpg', etag: '"e"', bytes: 10, contentType: 'image/jpeg' },
-  image: { format: 'jpeg', width: 4, height: 3 },
   results: [
     {
       model,
@@ -33,28 +30,12 @@ const resultV1: ResultDocument = {
   purpose: 'moderation',
   origin: 'upload',
   metadata: { user: 'u1' },
-  provenance: { labelqVersion: '0.1.0', models: [model], attempt: 1 },
-  timings: {
-    submittedAt: '2026-01-01T00:00:00.000Z',
-    startedAt: '2026-01-01T00:00:01.000Z',
-    finishedAt: '2026-01-01T00:00:02.000Z',
-    downloadMs: 1,
-    budgetWaitMs: 0,
-    queueMs: 0.5,
-    decodeMs: 3,
-    models: { 'alpha-net': 4 },
-    totalMs: 9,
-  },
-};
-const failureV1: FailureDocument = {
-  status: 'failed',
-  schemaVersion: 1,
-  id,
-  source: { bucket: 'b-1', key: 'k.jpg' },
+});
+const { startedAt: _startedAt, ...failureTimings } = sampleFailureDocument(id).timings;
+const failureV1: FailureDocument = sampleFailureDocument(id, {
   error: { code: 'image_decode_failed', message: 'bad' },
-  attemptsMade: 1,
-  timings: { submittedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:02.000Z' },
-};
+  timings: failureTimings,
+});
 
 describe('readStoredDocument', () => {
   it.each([

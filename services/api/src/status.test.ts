@@ -1,7 +1,7 @@
+import { sampleFailureDocument, sampleResultDocument } from '@labelq/contracts/testing';
 import {
   encodeFailedReason,
   objectImageId,
-  RESULT_SCHEMA_VERSION,
   type FailureDocument,
   type ResultDocument,
   type StoredJobPayload,
@@ -12,35 +12,16 @@ import type { ApiStorage } from './deps.ts';
 import { readImageStatus, type JobSnapshot } from './status.ts';
 
 const id = objectImageId('b-1', 'k.jpg', ['alpha-net']);
-const model = { name: 'alpha-net', version: '1', sha256: '0'.repeat(64) };
-const result: ResultDocument = {
-  status: 'completed',
-  schemaVersion: RESULT_SCHEMA_VERSION,
-  id,
-  source: { bucket: 'b-1', key: 'k.jpg', etag: '"e"', bytes: 3 },
-  image: { format: 'jpeg', width: 2, height: 1 },
-  results: [{ model, labels: [{ name: 'a', confidence: 0.9 }] }],
-  purpose: 'tagging',
-  origin: 's3',
-  provenance: { labelqVersion: '0.1.0', models: [model], attempt: 2 },
+const result: ResultDocument = sampleResultDocument(id, {
+  provenance: { labelqVersion: '0.1.0', models: [], attempt: 2 },
   timings: {
-    submittedAt: '2026-01-01T00:00:00.000Z',
+    ...sampleResultDocument(id).timings,
     startedAt: '2026-01-01T00:00:05.000Z',
     finishedAt: '2026-01-01T00:00:06.000Z',
-    downloadMs: 1,
-    budgetWaitMs: 0,
-    queueMs: 0,
-    decodeMs: 1,
-    models: { 'alpha-net': 1 },
-    totalMs: 3,
   },
   tags: { written: false, reason: { code: 'storage_rejected', message: 'AccessDenied' } },
-};
-const failure: FailureDocument = {
-  status: 'failed',
-  schemaVersion: RESULT_SCHEMA_VERSION,
-  id,
-  source: { bucket: 'b-1', key: 'k.jpg' },
+});
+const failure: FailureDocument = sampleFailureDocument(id, {
   error: { code: 'object_not_found', message: 's3://b-1/k.jpg does not exist' },
   attemptsMade: 1,
   timings: {
@@ -48,7 +29,7 @@ const failure: FailureDocument = {
     startedAt: '2026-01-01T00:00:05.000Z',
     finishedAt: '2026-01-01T00:00:06.000Z',
   },
-};
+});
 
 const storageWith = (doc: unknown): ApiStorage => ({
   putObject: () => Promise.reject(new Error('not used')),

@@ -1,16 +1,13 @@
 import { objectImageId, type ResultDocument } from '@labelq/contracts';
+import { sampleResultDocument } from '@labelq/contracts/testing';
 import { DEFAULT_POLICY } from '@labelq/moderation';
 import { describe, expect, it } from 'vitest';
 import { isCompletedFor, reusableResult } from './result-document.ts';
 import { labelqOwnedKeys, labelqTags } from './tags.ts';
 
 const models = [{ name: 'nsfw-mobilenet-v2', version: '1', sha256: 'a'.repeat(64) }];
-const doc = {
-  status: 'completed',
-  schemaVersion: 1,
-  id: objectImageId('b', 'k', ['nsfw-mobilenet-v2']),
+const doc: ResultDocument = sampleResultDocument(objectImageId('b', 'k', ['nsfw-mobilenet-v2']), {
   source: { bucket: 'b', key: 'k', etag: '"e1"', bytes: 1 },
-  image: { format: 'jpeg', width: 1, height: 1 },
   results: [
     {
       model: models[0]!,
@@ -27,21 +24,8 @@ const doc = {
     policy: DEFAULT_POLICY.version,
     models: ['nsfw-mobilenet-v2'],
   },
-  purpose: 'tagging',
-  origin: 's3',
   provenance: { labelqVersion: '0.1.0', models, attempt: 1 },
-  timings: {
-    submittedAt: '2026-01-01T00:00:00.000Z',
-    startedAt: '2026-01-01T00:00:01.000Z',
-    finishedAt: '2026-01-01T00:00:02.000Z',
-    downloadMs: 1,
-    budgetWaitMs: 0,
-    queueMs: 0,
-    decodeMs: 1,
-    models: { 'nsfw-mobilenet-v2': 3 },
-    totalMs: 5,
-  },
-} satisfies ResultDocument;
+});
 const expected = { etag: '"e1"', models, policy: DEFAULT_POLICY };
 
 describe('reusableResult', () => {

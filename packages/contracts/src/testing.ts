@@ -1,4 +1,6 @@
-import { RESULT_SCHEMA_VERSION, type FailureDocument, type ResultDocument } from '@labelq/contracts';
+// `@labelq/contracts/testing`: valid documents for tests of every package, named in one place. Not used by
+// production code.
+import { RESULT_SCHEMA_VERSION, type FailureDocument, type ResultDocument } from './documents.ts';
 
 const T0 = '2026-01-01T00:00:00.000Z';
 const T1 = '2026-01-01T00:00:01.000Z';
@@ -33,17 +35,15 @@ export function sampleResultDocument(id: string, over: Partial<ResultDocument> =
 }
 
 /** A valid failure document (current version) for `id`. */
-export function sampleFailureDocument(
-  id: string,
-  error: FailureDocument['error'] = { code: 'storage_unavailable', message: 'S3 was down' },
-): FailureDocument {
+export function sampleFailureDocument(id: string, over: Partial<FailureDocument> = {}): FailureDocument {
   return {
     status: 'failed',
     schemaVersion: RESULT_SCHEMA_VERSION,
     id,
     source: { bucket: 'b-test', key: 'x' },
-    error,
+    error: { code: 'storage_unavailable', message: 'S3 was down' },
     attemptsMade: 5,
     timings: { submittedAt: T0, startedAt: T1, finishedAt: T2 },
+    ...over,
   };
 }
