@@ -4,7 +4,7 @@ import { defaultCores, envSchema } from './schema.ts';
 /** The validated, derived configuration. Frozen: nothing changes it after start. */
 export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  redis: { url: string };
+  redis: { url: string; keyPrefix: string };
   queue: { name: string; prefix: string };
   s3: {
     endpoint: string | undefined;
@@ -20,7 +20,8 @@ export interface Config {
     requestTimeoutMs: number;
     writeTags: boolean;
   };
-  api: { host: string; port: number; maxUploadBytes: number };
+  api: { host: string; port: number; maxUploadBytes: number; requestTimeoutMs: number };
+  access: { disabled: boolean; rateLimitPerMinute: number; maxOpenJobs: number };
   models: { dir: string; names: readonly string[] | undefined };
   pool: { threads: number; intraOpThreads: number; maxInputPixels: number };
   worker: {
@@ -69,7 +70,7 @@ export function loadConfig(
   const threads = e.POOL_THREADS ?? Math.max(1, Math.floor(cores / e.INTRA_OP_THREADS));
   return deepFreeze<Config>({
     logLevel: e.LOG_LEVEL,
-    redis: { url: e.REDIS_URL },
+    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
     queue: { name: e.QUEUE_NAME, prefix: e.QUEUE_PREFIX },
     s3: {
       endpoint: e.S3_ENDPOINT,
@@ -88,7 +89,17 @@ export function loadConfig(
       requestTimeoutMs: e.S3_REQUEST_TIMEOUT_MS,
       writeTags: e.S3_WRITE_TAGS,
     },
-    api: { host: e.API_HOST, port: e.API_PORT, maxUploadBytes: e.MAX_UPLOAD_BYTES },
+    api: {
+      host: e.API_HOST,
+      port: e.API_PORT,
+      maxUploadBytes: e.MAX_UPLOAD_BYTES,
+      requestTimeoutMs: e.API_REQUEST_TIMEOUT_MS,
+    },
+    access: {
+      disabled: e.AUTH_DISABLED,
+      rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      maxOpenJobs: e.TENANT_MAX_OPEN_JOBS,
+    },
     models: { dir: e.MODELS_DIR, names: e.MODELS },
     pool: { threads, intraOpThreads: e.INTRA_OP_THREADS, maxInputPixels: e.MAX_INPUT_PIXELS },
     worker: {

@@ -27,6 +27,11 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
     .default('labelq'),
+  /** Prefix of labelq's own Redis keys (API keys, quotas, rate limits). Default `labelq`. */
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('labelq'),
   /** BullMQ key prefix in Redis. Default `bull`. */
   QUEUE_PREFIX: z
     .string()
@@ -69,6 +74,17 @@ export const envSchema = z.object({
   API_HOST: z.string().default('0.0.0.0'),
   /** API port (0 picks a free one). Default 8080. */
   API_PORT: int(0).default(8080),
+  /**
+   * Turns API keys off: every request acts as the `default` tenant with every scope, and the API logs a warning
+   * at start. Only for an API reachable by trusted clients alone. Default `false`.
+   */
+  AUTH_DISABLED: bool.default(false),
+  /** Requests per minute one API key may make (all API replicas together). Default 1200. */
+  RATE_LIMIT_PER_MINUTE: int(1).default(1200),
+  /** Jobs a tenant may have queued or running at once; more answer 429 `tenant_queue_full`. Default 100000. */
+  TENANT_MAX_OPEN_JOBS: int(1).default(100_000),
+  /** Longest an HTTP request (headers and body) may take, ms; a slower one gets 408 `request_timeout`. Default 60000. */
+  API_REQUEST_TIMEOUT_MS: int(1000).default(60_000),
   /** Largest accepted upload, bytes. Default 26214400 (25 MiB). */
   MAX_UPLOAD_BYTES: int(1).default(25 * 1024 * 1024),
   /** Largest S3 object a worker downloads, bytes. Default 52428800 (50 MiB). */

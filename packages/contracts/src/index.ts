@@ -5,3 +5,4 @@ export * from './failure.ts';
 export * from './job-payload.ts';
 export * from './documents.ts';
 export * from './api.ts';
+export * from './access.ts';

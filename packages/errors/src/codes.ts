@@ -15,6 +15,17 @@ export const ERROR_CODES = {
   unknown_model: { status: 400, retryable: false, message: 'An unknown model was requested' },
   invalid_request: { status: 400, retryable: false, message: 'The request is invalid' },
   not_found: { status: 404, retryable: false, message: 'Not found' },
+  // Access (API keys, scopes, limits).
+  unauthenticated: { status: 401, retryable: false, message: 'A valid API key is required' },
+  insufficient_scope: { status: 403, retryable: false, message: 'The API key lacks the scope this needs' },
+  key_not_allowed: { status: 403, retryable: false, message: 'This S3 key may not be used as a source' },
+  rate_limited: { status: 429, retryable: true, message: 'Too many requests for this API key' },
+  tenant_queue_full: { status: 429, retryable: true, message: 'The tenant has too many open jobs' },
+  auth_not_configured: {
+    status: 500,
+    retryable: false,
+    message: 'No usable API key exists and AUTH_DISABLED is not set',
+  },
   // Configuration and model files (operator problems).
   config_invalid: { status: 500, retryable: false, message: 'The configuration is invalid' },
   manifest_invalid: { status: 500, retryable: false, message: 'A model manifest is invalid' },

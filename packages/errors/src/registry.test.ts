@@ -13,8 +13,10 @@ describe('the error registry', () => {
     expect(message.length).toBeGreaterThan(0);
   });
 
-  it('retries only server-side trouble: no client error (4xx) is retryable', () => {
-    const retryable4xx = codes.filter((c) => ERROR_CODES[c].retryable && ERROR_CODES[c].status < 500);
+  it('retries only server-side trouble and 429s: no other client error (4xx) is retryable', () => {
+    const retryable4xx = codes.filter(
+      (c) => ERROR_CODES[c].retryable && ERROR_CODES[c].status < 500 && ERROR_CODES[c].status !== 429,
+    );
     expect(retryable4xx).toEqual([]);
   });
 
