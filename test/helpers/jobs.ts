@@ -12,12 +12,12 @@ import { createClassifyQueue, enqueueClassify } from '@labelq/queue';
 import type { Job, Queue } from 'bullmq';
 
 /** A classify job payload for an existing S3 object (what `POST /v1/jobs` enqueues). */
-export function s3Job(bucket: string, key: string, models: string[]): ClassifyJob {
+export function s3Job(bucket: string, key: string, models: string[], tenant = DEFAULT_TENANT): ClassifyJob {
   const sorted = normalizeModels(models);
   return {
     v: JOB_PAYLOAD_VERSION,
-    tenant: DEFAULT_TENANT,
-    id: objectImageId(bucket, key, sorted),
+    tenant,
+    id: objectImageId(tenant, bucket, key, sorted),
     bucket,
     key,
     models: sorted,

@@ -35,6 +35,8 @@ function configFor(redisUrl: string): Config {
       s3Endpoint: s3.endpoint,
       bucket: BUCKET,
       prefix: run,
+      // These tests are about Redis outages, not keys (test/integration/api-access.test.ts is).
+      extra: { AUTH_DISABLED: 'true' },
     }),
   );
 }

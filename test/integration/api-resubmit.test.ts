@@ -134,7 +134,7 @@ async function putDocument(id: string, doc: object): Promise<void> {
   await s3Client.send(
     new PutObjectCommand({
       Bucket: BUCKET,
-      Key: `${config.s3.resultsPrefix}${id}.json`,
+      Key: `${config.s3.resultsPrefix}default/${id}.json`,
       Body: JSON.stringify(doc),
       ContentType: 'application/json',
     }),

@@ -90,7 +90,7 @@ describe('worker processes', () => {
     const job = s3Job(BUCKET, key, MODELS);
     await enqueue(queue, config, [job]);
     await tagging;
-    const written = await inspect.getObjectBytes(BUCKET, `${prefix}results/${job.id}.json`, {
+    const written = await inspect.getObjectBytes(BUCKET, `${prefix}results/default/${job.id}.json`, {
       maxBytes: 1e6,
     });
     expect(await inspect.getTags(BUCKET, key)).toEqual([]);
@@ -100,7 +100,9 @@ describe('worker processes', () => {
     const b = worker(env(s3.endpoint));
     const { state, job: done } = await waitForJob(queue, job.id, 90_000);
     expect(state).toBe('completed');
-    const after = await inspect.getObjectBytes(BUCKET, `${prefix}results/${job.id}.json`, { maxBytes: 1e6 });
+    const after = await inspect.getObjectBytes(BUCKET, `${prefix}results/default/${job.id}.json`, {
+      maxBytes: 1e6,
+    });
     expect(Buffer.from(after.bytes).equals(Buffer.from(written.bytes))).toBe(true);
     expect(after.etag).toBe(written.etag);
     const doc = JSON.parse(Buffer.from(after.bytes).toString()) as typeof done.returnvalue;
@@ -129,7 +131,9 @@ describe('worker processes', () => {
     const { state, job: done } = await waitForJob(queue, job.id, 5000);
     expect(state).toBe('completed');
     expect(done.returnvalue.moderation?.decision).toBe('allow');
-    expect(await inspect.getJson(BUCKET, `${prefix}results/${job.id}.json`)).toEqual(done.returnvalue);
+    expect(await inspect.getJson(BUCKET, `${prefix}results/default/${job.id}.json`)).toEqual(
+      done.returnvalue,
+    );
   });
 
   it('SIGTERM with a job hung past SHUTDOWN_TIMEOUT_MS: exits 0 at the deadline, another worker completes it', async () => {
@@ -157,14 +161,16 @@ describe('worker processes', () => {
     expect(a.output()).toMatch(/shutdown timeout: abandoning in-flight jobs/);
     expect(a.output()).toMatch(/"drained":false/);
     // Abandoned, not failed: no failure document, and the job is still active (its lock expires).
-    expect(await inspect.getJson(BUCKET, `${prefix}results/${job.id}.json`)).toBeUndefined();
+    expect(await inspect.getJson(BUCKET, `${prefix}results/default/${job.id}.json`)).toBeUndefined();
     expect(await (await queue.getJob(job.id))?.getState()).toBe('active');
 
     worker(env(s3.endpoint));
     const { state, job: done } = await waitForJob(queue, job.id, 90_000);
     expect(state, done.failedReason).toBe('completed');
     expect(done.returnvalue.moderation?.decision).toBe('allow');
-    expect(await inspect.getJson(BUCKET, `${prefix}results/${job.id}.json`)).toEqual(done.returnvalue);
+    expect(await inspect.getJson(BUCKET, `${prefix}results/default/${job.id}.json`)).toEqual(
+      done.returnvalue,
+    );
   });
 
   it('refuses to start against Redis with an eviction policy', async () => {

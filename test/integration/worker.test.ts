@@ -101,7 +101,7 @@ describe('worker runtime (in-process)', () => {
     });
     expect(doc.source.etag).toBe((await inspect.headObject(BUCKET, single.key))?.etag);
     expect(doc.results.find((r) => r.model.name === 'coco-nanodet')?.labels[0]?.name).toBe('person');
-    expect(await inspect.getJson(BUCKET, `${prefix}results/${single.id}.json`)).toEqual(doc);
+    expect(await inspect.getJson(BUCKET, `${prefix}results/default/${single.id}.json`)).toEqual(doc);
 
     const bulk = ['camera', 'chelsea', 'coffee', 'rocket'].map((n) =>
       s3Job(BUCKET, `${prefix}${n}.jpg`, MODELS),
@@ -110,7 +110,7 @@ describe('worker runtime (in-process)', () => {
     for (const job of bulk) {
       const { state, job: done } = await waitForJob(queue, job.id);
       expect(state).toBe('completed');
-      const stored = await inspect.getJson(BUCKET, `${prefix}results/${job.id}.json`);
+      const stored = await inspect.getJson(BUCKET, `${prefix}results/default/${job.id}.json`);
       expect(stored).toEqual(done.returnvalue);
       const tags = await inspect.getTags(BUCKET, job.key);
       expect(tags).toEqual(labelqTags(done.returnvalue, config.tags.minConfidence));
@@ -153,7 +153,7 @@ describe('worker runtime (in-process)', () => {
       const reason = decodeFailedReason(failed.failedReason);
       expect(reason.code).toBe(code);
       expect(failed.attemptsMade).toBe(1);
-      const doc = await inspect.getJson(BUCKET, `${prefix}results/${job.id}.json`);
+      const doc = await inspect.getJson(BUCKET, `${prefix}results/default/${job.id}.json`);
       expect(doc).toMatchObject({
         status: 'failed',
         id: job.id,
@@ -246,7 +246,9 @@ describe('worker runtime (in-process)', () => {
       expect(state, done.failedReason).toBe('completed');
       expect(done.returnvalue.tags).toMatchObject({ written: false, reason: { code } });
       // The stored document records it too: the API answers the same from Redis and from S3.
-      expect(await inspect.getJson(BUCKET, `${prefix}results/${job.id}.json`)).toEqual(done.returnvalue);
+      expect(await inspect.getJson(BUCKET, `${prefix}results/default/${job.id}.json`)).toEqual(
+        done.returnvalue,
+      );
       expect(await inspect.getTags(BUCKET, key)).toEqual([]);
     }
   });
@@ -275,7 +277,7 @@ describe('worker runtime (in-process)', () => {
       message: expect.stringMatching(/^The job stalled 1 times/) as string,
     });
     expect(failed.attemptsMade).toBe(1);
-    expect(await inspect.getJson(BUCKET, `${prefix}results/${job.id}.json`)).toMatchObject({
+    expect(await inspect.getJson(BUCKET, `${prefix}results/default/${job.id}.json`)).toMatchObject({
       status: 'failed',
       error: { code: 'job_stalled' },
     });
@@ -292,7 +294,6 @@ describe('worker runtime (in-process)', () => {
         Tagging: {
           TagSet: [
             { Key: 'owner', Value: 'me' },
-            { Key: 'labelq:id', Value: 'from-an-older-version' },
           ],
         },
       }),
@@ -333,7 +334,7 @@ describe('worker runtime (in-process)', () => {
     await enqueue(queue, config, [job]);
     const first = await waitForJob(queue, job.id);
     expect(first.state).toBe('completed');
-    const key = `${prefix}results/${job.id}.json`;
+    const key = `${prefix}results/default/${job.id}.json`;
     const before = await inspect.getObjectBytes(BUCKET, key, { maxBytes: 1e6 });
     const tagsBefore = await inspect.getTags(BUCKET, job.key);
     // Redelivery: the same job again after it left Redis.

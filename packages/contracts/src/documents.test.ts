@@ -8,7 +8,7 @@ import {
 import { objectImageId } from './ids.ts';
 import { sampleFailureDocument, sampleResultDocument } from './testing.ts';
 
-const id = objectImageId('b-1', 'k.jpg', ['alpha-net']);
+const id = objectImageId('default', 'b-1', 'k.jpg', ['alpha-net']);
 const model = { name: 'alpha-net', version: '1', sha256: 'a'.repeat(64) };
 
 /** Documents exactly as labelq 0.1.0's worker wrote them (schema version 1), every optional field set. */

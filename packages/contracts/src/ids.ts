@@ -32,14 +32,20 @@ export function normalizeModels(models: readonly string[]): string[] {
 }
 
 /**
- * Id of an uploaded image: derived from its bytes and the model set, so a duplicate upload maps to the same
- * job (BullMQ ignores an add with an existing job id) and the same S3 keys.
+ * Id of an uploaded image: derived from its tenant, bytes and model set, so a duplicate upload by the same
+ * tenant maps to the same job (BullMQ ignores an add with an existing job id) and the same S3 keys, while the
+ * same bytes from two tenants are two images (nobody can compute another tenant's id from bytes they hold).
  */
-export function uploadImageId(contentSha256: string, models: readonly string[]): ImageId {
-  return `img_${hash(['upload', contentSha256, ...normalizeModels(models)])}`;
+export function uploadImageId(tenant: string, contentSha256: string, models: readonly string[]): ImageId {
+  return `img_${hash(['upload', tenant, contentSha256, ...normalizeModels(models)])}`;
 }
 
-/** Id of an S3 object job: derived from bucket, key and model set. */
-export function objectImageId(bucket: string, key: string, models: readonly string[]): ImageId {
-  return `obj_${hash(['s3', bucket, key, ...normalizeModels(models)])}`;
+/** Id of an S3 object job: derived from its tenant, bucket, key and model set. */
+export function objectImageId(
+  tenant: string,
+  bucket: string,
+  key: string,
+  models: readonly string[],
+): ImageId {
+  return `obj_${hash(['s3', tenant, bucket, key, ...normalizeModels(models)])}`;
 }

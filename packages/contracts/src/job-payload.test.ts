@@ -12,7 +12,7 @@ import {
 /** A payload exactly as labelq 0.1.0's API wrote it (v1). */
 const v1: StoredJobPayload = {
   v: 1,
-  id: objectImageId('b-1', 'k', ['m']),
+  id: objectImageId('default', 'b-1', 'k', ['m']),
   bucket: 'b-1',
   key: 'k',
   models: ['m'],

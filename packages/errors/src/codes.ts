@@ -14,6 +14,16 @@ export const ERROR_CODES = {
   bucket_not_allowed: { status: 403, retryable: false, message: 'The bucket is not in the allow-list' },
   unknown_model: { status: 400, retryable: false, message: 'An unknown model was requested' },
   invalid_request: { status: 400, retryable: false, message: 'The request is invalid' },
+  // The route does not take a body of this Content-Type (text/plain to /v1/jobs); unsupported_format is for
+  // image bytes that are not an allowed image.
+  unsupported_media_type: {
+    status: 415,
+    retryable: false,
+    message: 'This route does not accept a body of this Content-Type',
+  },
+  // Refused by the HTTP parser before any route runs.
+  headers_too_large: { status: 431, retryable: false, message: 'The request headers exceed the size limit' },
+  request_timeout: { status: 408, retryable: false, message: 'The request was not received in time' },
   not_found: { status: 404, retryable: false, message: 'Not found' },
   // Access (API keys, scopes, limits).
   unauthenticated: { status: 401, retryable: false, message: 'A valid API key is required' },
@@ -21,6 +31,8 @@ export const ERROR_CODES = {
   key_not_allowed: { status: 403, retryable: false, message: 'This S3 key may not be used as a source' },
   rate_limited: { status: 429, retryable: true, message: 'Too many requests for this API key' },
   tenant_queue_full: { status: 429, retryable: true, message: 'The tenant has too many open jobs' },
+  tenant_forbidden: { status: 403, retryable: false, message: 'An API key acts for its own tenant only' },
+  auth_disabled: { status: 409, retryable: false, message: 'API keys are disabled (AUTH_DISABLED=true)' },
   auth_not_configured: {
     status: 500,
     retryable: false,

@@ -35,6 +35,13 @@ describe('the error registry', () => {
     ['model_output_invalid', 500, false],
     ['document_invalid', 500, false],
     ['redis_unsupported', 500, false],
+    // Hostile or malformed HTTP: a refusal, never retried; distinct from an image format the API refuses.
+    ['invalid_request', 400, false],
+    ['unsupported_media_type', 415, false],
+    ['unsupported_format', 415, false],
+    ['headers_too_large', 431, false],
+    ['request_timeout', 408, false],
+    ['payload_too_large', 413, false],
   ] as const)('%s answers %i, retryable %s', (code, status, retryable) => {
     expect(ERROR_CODES[code]).toMatchObject({ status, retryable });
     expect(new LabelqError(code)).toMatchObject({ code, status, retryable });

@@ -5,9 +5,9 @@ import { getObjectBytes, putObject } from './objects.ts';
 /** Result documents are small; anything bigger at a result key is not ours. Default cap 4 MiB. */
 const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
 
-/** The deterministic key of an image's result (or failure) document: `${resultsPrefix}${imageId}.json`. */
-export function resultKey(resultsPrefix: string, imageId: string): string {
-  return `${resultsPrefix}${imageId}.json`;
+/** The deterministic key of an image's result (or failure) document, under its tenant's prefix. */
+export function resultKey(resultsPrefix: string, tenant: string, imageId: string): string {
+  return `${resultsPrefix}${tenant}/${imageId}.json`;
 }
 
 /** Writes `doc` as pretty JSON. Equal documents produce equal bytes (and so equal ETags). */

@@ -25,8 +25,8 @@ export interface ObjectStore {
   readonly client: S3Client;
   /** Bucket for uploads and result documents (config.s3.bucket). */
   readonly bucket: string;
-  /** `${resultsPrefix}${imageId}.json` */
-  resultKey(imageId: string): string;
+  /** `${resultsPrefix}${tenant}/${imageId}.json`: every tenant's documents under its own prefix. */
+  resultKey(tenant: string, imageId: string): string;
   putObject(
     bucket: string,
     key: string,
@@ -65,7 +65,7 @@ export function createObjectStore(s3: Config['s3'], client: S3Client = createS3C
   return {
     client,
     bucket: s3.bucket,
-    resultKey: (imageId) => resultKey(s3.resultsPrefix, imageId),
+    resultKey: (tenant, imageId) => resultKey(s3.resultsPrefix, tenant, imageId),
     putObject: (bucket, key, body, options) => putObject(client, bucket, key, body, options),
     headObject: (bucket, key) => headObject(client, bucket, key),
     openObject: (bucket, key, options) => openObject(client, bucket, key, options),

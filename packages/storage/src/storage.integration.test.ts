@@ -67,8 +67,8 @@ describe('ObjectStore against s3rver', () => {
   });
 
   it('writes JSON documents deterministically', async () => {
-    const key = store.resultKey('img_0123');
-    expect(key).toBe('results/img_0123.json');
+    const key = store.resultKey('acme', 'img_0123');
+    expect(key).toBe('results/acme/img_0123.json');
     const a = await store.putJson(bucket, `${prefix}${key}`, { b: 1, a: [1, 2] });
     const b = await store.putJson(bucket, `${prefix}${key}`, { b: 1, a: [1, 2] });
     expect(a.etag).toBe(b.etag);

@@ -41,7 +41,7 @@ function jobData(config: Config, image: BenchImage, models: string[]): ClassifyJ
   return {
     v: JOB_PAYLOAD_VERSION,
     tenant: DEFAULT_TENANT,
-    id: objectImageId(config.s3.bucket, image.key, sorted),
+    id: objectImageId(DEFAULT_TENANT, config.s3.bucket, image.key, sorted),
     bucket: config.s3.bucket,
     key: image.key,
     models: sorted,

@@ -1,15 +1,16 @@
 import type { Config } from '@labelq/config';
 import type { ModelInfo } from '@labelq/contracts';
 import type { ClassifyQueue } from '@labelq/queue';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { KeyStore, OpenJobs } from '@labelq/access';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 /** The few object-store operations the API needs, on the configured bucket (adapted from @labelq/storage). */
 export interface ApiStorage {
   /** Stores `body` at `key` in the configured bucket. Rejects with a coded LabelqError. */
   putObject(key: string, body: Uint8Array, contentType: string): Promise<void>;
-  /** The raw JSON of an image's result or failure document; `undefined` when there is none. */
-  getDocument(imageId: string): Promise<unknown>;
+  /** The raw JSON of a tenant's image's result or failure document; `undefined` when there is none. */
+  getDocument(tenant: string, imageId: string): Promise<unknown>;
 }
 
 /** One dependency `/readyz` checks. */
@@ -37,8 +38,12 @@ export interface ApiDeps {
    */
   dependencyTimeoutMs?: number;
   /**
-   * Runs first on every `/v1` request (the access layer's authentication goes here); health, readiness and
-   * the OpenAPI document stay open. Default: none.
+   * API keys: every `/v1` request needs one (health, readiness and the OpenAPI document stay open). Absent:
+   * authentication is off (AUTH_DISABLED), every request is the default tenant with every scope.
    */
-  authenticate?: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  keys?: KeyStore;
+  /** Per-tenant open-job reservations (TENANT_MAX_OPEN_JOBS). Absent: no cap. */
+  openJobs?: OpenJobs;
+  /** Per-key request rate limit, counted in this Redis so it holds across API replicas. Absent: none. */
+  rateLimit?: { redis: Redis; perMinute: number; prefix: string };
 }

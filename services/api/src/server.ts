@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '@labelq/config';
+import { KeyStore, OpenJobs } from '@labelq/access';
+import { LabelqError } from '@labelq/errors';
 import { createClassifyQueue } from '@labelq/queue';
+import type { Redis } from 'ioredis';
 import { buildApp } from './app.ts';
 import { configuredModels } from './models.ts';
 import { createApiRedis } from './redis.ts';
@@ -24,6 +27,41 @@ export interface StartApiOptions {
   port?: number;
 }
 
+/** How long the start waits for Redis to check that API keys exist. */
+const KEY_CHECK_WAIT_MS = 5000;
+
+/**
+ * A production start refuses to run without a usable API key (every request would be refused): it says how to
+ * create one. When Redis does not answer in time the check is skipped with a warning: the API then starts as
+ * it does in a Redis outage (503 until Redis returns), rather than not at all.
+ */
+async function assertKeysExist(keys: KeyStore, redis: Redis, logger: Logger): Promise<void> {
+  let usable: boolean;
+  try {
+    if (redis.status !== 'ready') {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('Redis not ready')), KEY_CHECK_WAIT_MS);
+        redis.once('ready', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    usable = await keys.hasUsableKey();
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'could not check for API keys at start (Redis unreachable)');
+    return;
+  }
+  if (!usable) {
+    throw new LabelqError(
+      'auth_not_configured',
+      'No usable API key exists: create one with `pnpm labelq keys create --tenant <tenant> --scopes ' +
+        'submit,read,admin` (same REDIS_URL and REDIS_KEY_PREFIX), or set AUTH_DISABLED=true for an API only ' +
+        'trusted clients can reach',
+    );
+  }
+}
+
 /** Wires the API from Config (Redis, BullMQ queue, S3, readiness checks) and listens. */
 export async function startApi(
   config: Config,
@@ -41,12 +79,23 @@ export async function startApi(
     storage.destroy();
   };
   try {
+    const keys = config.access.disabled ? undefined : new KeyStore(redis, { prefix: config.redis.keyPrefix });
+    if (keys === undefined) {
+      logger.warn(
+        'AUTH_DISABLED=true: no API keys; every request acts as the default tenant with every scope',
+      );
+    } else {
+      await assertKeysExist(keys, redis, logger);
+    }
     const app = await buildApp({
       config,
       logger,
       queue,
       storage,
       models,
+      ...(keys !== undefined ? { keys } : {}),
+      openJobs: new OpenJobs(redis, config.redis.keyPrefix),
+      rateLimit: { redis, perMinute: config.access.rateLimitPerMinute, prefix: config.redis.keyPrefix },
       readiness: [
         { name: 'redis', check: async () => void (await redis.ping()) },
         { name: 's3', check: () => storage.ping() },

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { ApiStorage } from './deps.ts';
 import { readImageStatus, type JobSnapshot } from './status.ts';
 
-const id = objectImageId('b-1', 'k.jpg', ['alpha-net']);
+const id = objectImageId('default', 'b-1', 'k.jpg', ['alpha-net']);
 const result: ResultDocument = sampleResultDocument(id, {
   provenance: { labelqVersion: '0.1.0', models: [], attempt: 2 },
   timings: {
@@ -39,7 +39,8 @@ const storageWith = (doc: unknown): ApiStorage => ({
 /** A finished BullMQ job as Redis holds it (timestamps differ from the document's on purpose). */
 function snapshot(status: 'completed' | 'failed', extra: Partial<Job> = {}): JobSnapshot {
   const job = {
-    data: { submittedAt: '2026-01-01T00:00:00.000Z' },
+    // A v1 payload: the default tenant's.
+    data: { v: 1, submittedAt: '2026-01-01T00:00:00.000Z' },
     timestamp: 1,
     processedOn: Date.parse('2026-01-01T00:00:04.000Z'),
     finishedOn: Date.parse('2026-01-01T00:00:07.000Z'),
@@ -54,8 +55,8 @@ describe('GET /v1/images/:id answers the same body from Redis and from S3', () =
     ['completed (tags not written)', result, snapshot('completed', { returnvalue: result })],
     ['failed', failure, snapshot('failed', { failedReason: encodeFailedReason(failure.error) })],
   ])('%s', async (_name, doc, inRedis) => {
-    const fromS3 = await readImageStatus(id, undefined, storageWith(doc));
-    const fromRedis = await readImageStatus(id, inRedis, storageWith(doc));
+    const fromS3 = await readImageStatus(id, 'default', undefined, storageWith(doc));
+    const fromRedis = await readImageStatus(id, 'default', inRedis, storageWith(doc));
     expect(fromRedis).toEqual(fromS3);
     expect(fromS3).toMatchObject({ id, status: doc.status, links: { self: `/v1/images/${id}` } });
   });
@@ -63,6 +64,7 @@ describe('GET /v1/images/:id answers the same body from Redis and from S3', () =
   it('keeps the tag outcome and derives timings and attempts from the document', async () => {
     const body = await readImageStatus(
       id,
+      'default',
       snapshot('completed', { returnvalue: result }),
       storageWith(undefined),
     );
@@ -80,9 +82,23 @@ describe('GET /v1/images/:id answers the same body from Redis and from S3', () =
     });
   });
 
+  it("answers nothing for another tenant's image, from Redis or S3 (like a missing id)", async () => {
+    expect(
+      await readImageStatus(id, 'acme', snapshot('completed', { returnvalue: result }), storageWith(result)),
+    ).toBeUndefined();
+    const tenantAware: ApiStorage = {
+      putObject: () => Promise.reject(new Error('not used')),
+      getDocument: (tenant) => Promise.resolve(tenant === 'default' ? result : undefined),
+    };
+    expect(await readImageStatus(id, 'acme', undefined, tenantAware)).toBeUndefined();
+    expect(await readImageStatus(id, 'default', undefined, tenantAware)).toMatchObject({
+      status: 'completed',
+    });
+  });
+
   it('answers document_invalid for a stored document of an unknown version', async () => {
     await expect(
-      readImageStatus(id, undefined, storageWith({ ...result, schemaVersion: 99 })),
+      readImageStatus(id, 'default', undefined, storageWith({ ...result, schemaVersion: 99 })),
     ).rejects.toMatchObject({ code: 'document_invalid', status: 500 });
   });
 });
@@ -97,7 +113,12 @@ describe('a failed job without a failure document (S3 was down): the reason from
     ['object_not_found: s3://b/k does not exist', 'internal'],
     ['Missing lock for job 1. moveToFinished', 'internal'],
   ])('%s -> %s', async (failedReason, code) => {
-    const body = await readImageStatus(id, snapshot('failed', { failedReason }), storageWith(undefined));
+    const body = await readImageStatus(
+      id,
+      'default',
+      snapshot('failed', { failedReason }),
+      storageWith(undefined),
+    );
     expect(body?.status).toBe('failed');
     expect(body?.error?.code).toBe(code);
     expect(body?.attemptsMade).toBe(2);

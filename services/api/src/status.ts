@@ -1,4 +1,5 @@
 import {
+  DEFAULT_TENANT,
   decodeFailedReason,
   readStoredDocument,
   tryReadStoredDocument,
@@ -101,29 +102,38 @@ function bodyFromJob(id: string, { job, status }: JobSnapshot): ImageStatusBody 
   };
 }
 
+/** The tenant a stored payload belongs to (v1 payloads: the default tenant). */
+export function jobTenant(job: Job<StoredJobPayload>): string {
+  return job.data.v === 1 ? DEFAULT_TENANT : job.data.tenant;
+}
+
 /**
- * The status of image `id`: a finished image answers from its document (the job's return value while Redis
- * holds it, else the S3 document); a queued or active one from Redis. `undefined` when neither knows it.
- * S3 errors propagate as coded errors; an unreadable document is `document_invalid`.
+ * The status of `tenant`'s image `id`: a finished image answers from its document (the job's return value while
+ * Redis holds it, else the S3 document under the tenant's prefix); a queued or active one from Redis.
+ * `undefined` when neither knows it, and for another tenant's image (answered like a missing one: no existence
+ * oracle). S3 errors propagate as coded errors; an unreadable document is `document_invalid`.
  */
 export async function readImageStatus(
   id: string,
+  tenant: string,
   snapshot: JobSnapshot | undefined,
   storage: ApiStorage,
 ): Promise<ImageStatusBody | undefined> {
+  if (snapshot !== undefined && jobTenant(snapshot.job) !== tenant) return undefined;
   if (!snapshot) {
-    const doc = readStoredDocument(await storage.getDocument(id));
+    const doc = readStoredDocument(await storage.getDocument(tenant, id));
     return doc && bodyFromDocument(doc);
   }
   if (snapshot.status === 'completed') {
     // The worker's return value is the result document; S3 holds the same if the value is unreadable.
     const doc =
-      tryReadStoredDocument(snapshot.job.returnvalue) ?? tryReadStoredDocument(await storage.getDocument(id));
+      tryReadStoredDocument(snapshot.job.returnvalue) ??
+      tryReadStoredDocument(await storage.getDocument(tenant, id));
     return doc?.status === 'completed' ? bodyFromDocument(doc) : bodyFromJob(id, snapshot);
   }
   if (snapshot.status === 'failed') {
     // The failure document is absent when S3 was down as the job failed: then BullMQ's reason is all there is.
-    const doc = tryReadStoredDocument(await storage.getDocument(id));
+    const doc = tryReadStoredDocument(await storage.getDocument(tenant, id));
     return doc?.status === 'failed' ? bodyFromDocument(doc) : bodyFromJob(id, snapshot);
   }
   return bodyFromJob(id, snapshot);

@@ -19,7 +19,7 @@ export function createApiStorage(
     async putObject(key, body, contentType) {
       await store.putObject(bucket, key, body, { contentType, contentLength: body.byteLength });
     },
-    getDocument: (imageId) => store.getJson(bucket, store.resultKey(imageId)),
+    getDocument: (tenant, imageId) => store.getJson(bucket, store.resultKey(tenant, imageId)),
     ping: () => store.checkBucket(bucket),
     destroy: () => store.destroy(),
   };

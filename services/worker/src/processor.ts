@@ -11,8 +11,10 @@ import {
   type FailureDocument,
   type ResultDocument,
   type StoredJobPayload,
+  tenantIdSchema,
 } from '@labelq/contracts';
 import { moderate, type ModerationPolicy } from '@labelq/moderation';
+import type { OpenJobs } from '@labelq/access';
 import type { ObjectStore, OpenedObject } from '@labelq/storage';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { performance } from 'node:perf_hooks';
@@ -34,6 +36,11 @@ export interface ProcessorDeps {
    * document, since another worker re-runs the job. Default: never aborted.
    */
   abandoned?: AbortSignal;
+  /**
+   * The tenants' open-job reservations (TENANT_MAX_OPEN_JOBS): a job that ends, completed or failed for good,
+   * releases its own. Default: none (nothing reserved).
+   */
+  openJobs?: OpenJobs;
 }
 
 /**
@@ -84,7 +91,7 @@ async function writeTagsOrRecord(
     out = { ...doc, tags: { written: false, reason: { code: err.code, message: err.message } } };
   }
   await deps.store
-    .putJson(deps.config.s3.bucket, deps.store.resultKey(data.id), out)
+    .putJson(deps.config.s3.bucket, deps.store.resultKey(data.tenant, data.id), out)
     .catch((err: unknown) => log.warn({ err }, 'could not record the tag outcome in the result document'));
   return out;
 }
@@ -112,7 +119,7 @@ async function classifyJob(
         `MAX_STALLED_COUNT is ${config.worker.maxStalledCount}`,
     );
   }
-  const resultKey = store.resultKey(data.id);
+  const resultKey = store.resultKey(data.tenant, data.id);
 
   const models = modelRefs(pool.manifests, data.models);
   const maxBytes = config.worker.maxObjectBytes;
@@ -244,10 +251,11 @@ async function writeFailure(
   log: Logger,
   progress: AttemptProgress,
 ): Promise<void> {
-  // The payload may be what failed: write a document only when it names a valid image id.
+  // The payload may be what failed: write a document only when it names a valid image id and tenant.
   const data = job.data as Partial<Record<keyof ClassifyJob, unknown>>;
-  if (!isImageId(data.id)) return;
-  const key = deps.store.resultKey(data.id);
+  const tenant = tenantOf(job.data);
+  if (!isImageId(data.id) || tenant === undefined) return;
+  const key = deps.store.resultKey(tenant, data.id);
   if (progress.etag !== undefined) {
     const existing = await deps.store.getJson(deps.config.s3.bucket, key).catch(() => undefined);
     if (isCompletedFor(existing, progress.etag)) {
@@ -278,6 +286,14 @@ async function writeFailure(
   }
 }
 
+/** The tenant a payload names (v1 payloads: the default tenant); undefined when it names an invalid one. */
+function tenantOf(payload: unknown): string | undefined {
+  const p = payload as { v?: unknown; tenant?: unknown } | null;
+  if (p?.v === 1) return DEFAULT_TENANT;
+  const parsed = tenantIdSchema.safeParse(p?.tenant);
+  return parsed.success ? parsed.data : undefined;
+}
+
 /**
  * The BullMQ processor. Errors leave it coded, their message the JSON of a failure reason (`encodeFailedReason`,
  * which the API decodes from BullMQ's failedReason): non-retryable LabelqErrors (poison input) become
@@ -288,17 +304,24 @@ export function createProcessor(
   deps: ProcessorDeps,
 ): (job: Job<StoredJobPayload>) => Promise<ResultDocument> {
   return async (job) => {
-    const payload = job.data as { id?: unknown; tenant?: unknown };
     const log = deps.logger.child({
       jobId: job.id,
-      imageId: payload.id,
-      // v1 payloads carry no tenant: they belong to the default one (parseJobPayload).
-      tenant: payload.tenant ?? DEFAULT_TENANT,
+      imageId: (job.data as { id?: unknown }).id,
+      tenant: tenantOf(job.data),
       attempt: job.attemptsMade + 1,
     });
     const progress: AttemptProgress = {};
+    // Best effort: a reservation left behind only counts against its tenant's cap, it loses no work.
+    const release = async (): Promise<void> => {
+      const tenant = tenantOf(job.data);
+      const id = (job.data as { id?: unknown }).id;
+      if (deps.openJobs === undefined || tenant === undefined || typeof id !== 'string') return;
+      await deps.openJobs.release(tenant, id).catch((err: unknown) => log.warn({ err }, 'open-job release failed'));
+    };
     try {
-      return await classifyJob(deps, job, log, progress);
+      const doc = await classifyJob(deps, job, log, progress);
+      await release();
+      return doc;
     } catch (raw) {
       const err = toLabelqError(raw);
       if (deps.abandoned?.aborted) {
@@ -310,7 +333,10 @@ export function createProcessor(
       }
       const final = !err.retryable || isLastAttempt(job);
       log[final ? 'error' : 'warn']({ code: err.code, err: raw, final }, 'attempt failed');
-      if (final) await writeFailure(deps, job, err, log, progress);
+      if (final) {
+        await writeFailure(deps, job, err, log, progress);
+        await release();
+      }
       const message = encodeFailedReason(err);
       if (!err.retryable) throw new UnrecoverableError(message);
       throw Object.assign(new Error(message), { code: err.code });

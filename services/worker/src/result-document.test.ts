@@ -6,7 +6,7 @@ import { isCompletedFor, reusableResult } from './result-document.ts';
 import { labelqOwnedKeys, labelqTags } from './tags.ts';
 
 const models = [{ name: 'nsfw-mobilenet-v2', version: '1', sha256: 'a'.repeat(64) }];
-const doc: ResultDocument = sampleResultDocument(objectImageId('b', 'k', ['nsfw-mobilenet-v2']), {
+const doc: ResultDocument = sampleResultDocument(objectImageId('default', 'b', 'k', ['nsfw-mobilenet-v2']), {
   source: { bucket: 'b', key: 'k', etag: '"e1"', bytes: 1 },
   results: [
     {

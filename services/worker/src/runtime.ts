@@ -4,6 +4,7 @@ import { loadModerationPolicy } from '@labelq/moderation';
 import { assertNoEviction, backoffDelay, BACKOFF_TYPE, createWorkerConnection } from '@labelq/queue';
 import type { ResultDocument, StoredJobPayload } from '@labelq/contracts';
 import { createObjectStore, type ObjectStore } from '@labelq/storage';
+import { OpenJobs } from '@labelq/access';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { LabelqError } from '@labelq/errors';
@@ -100,7 +101,16 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
     const abandon = new AbortController();
     const worker = new Worker<StoredJobPayload, ResultDocument>(
       config.queue.name,
-      createProcessor({ config, pool, store, policy, budget, logger: log, abandoned: abandon.signal }),
+      createProcessor({
+        config,
+        pool,
+        store,
+        policy,
+        budget,
+        logger: log,
+        abandoned: abandon.signal,
+        openJobs: new OpenJobs(connection, config.redis.keyPrefix),
+      }),
       {
         connection,
         prefix: config.queue.prefix,

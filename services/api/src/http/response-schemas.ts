@@ -11,7 +11,7 @@ import { z } from 'zod';
  * Response schemas for the OpenAPI document, generated from the contracts (responses are serialised with
  * JSON.stringify, not from these): one definition of every body.
  */
-function openapi(schema: z.ZodType): Record<string, unknown> {
+export function openapi(schema: z.ZodType): Record<string, unknown> {
   const json = z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'output', unrepresentable: 'any' });
   delete json.$schema;
   return json;

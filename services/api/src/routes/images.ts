@@ -52,6 +52,7 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
   app.post(
     '/images',
     {
+      config: { scope: 'submit' },
       schema: {
         tags: ['images'],
         summary: 'Upload one image to classify',
@@ -80,11 +81,14 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
         });
       }
       const models = resolveModels(options.models, modelNames);
+      const { tenant } = request.principal;
       const sha256 = createHash('sha256').update(bytes).digest('hex');
-      const id = uploadImageId(sha256, models);
-      const key = `${config.s3.uploadsPrefix}${sha256}.${EXTENSIONS[format]}`;
+      const id = uploadImageId(tenant, sha256, models);
+      // Under the tenant's own prefix: the same bytes from two tenants are two objects.
+      const key = `${config.s3.uploadsPrefix}${tenant}/${sha256}.${EXTENSIONS[format]}`;
       const log = request.log.child({ imageId: id });
       const job = newJob({
+        tenant,
         id,
         bucket: config.s3.bucket,
         key,
@@ -108,6 +112,7 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
   app.get(
     '/images/:id',
     {
+      config: { scope: 'read' },
       schema: {
         tags: ['images'],
         summary: 'Status, timings and result of an image',
@@ -127,7 +132,7 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
         'queue_unavailable',
         'Redis',
       );
-      const status = await readImageStatus(id, snapshot, storage);
+      const status = await readImageStatus(id, request.principal.tenant, snapshot, storage);
       if (!status) throw notFound(id);
       return status;
     },

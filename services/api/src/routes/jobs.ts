@@ -6,7 +6,7 @@ import { jobsBodyDocSchema, jobsBodySchema, MAX_BULK_JOBS } from '../http/schema
 import { parseOrThrow, zodJsonSchema } from '../http/validation.ts';
 import { acceptedResponse, bulkAcceptedResponse, errorResponses } from '../http/response-schemas.ts';
 import { submit, type Submission } from '../submit/flow.ts';
-import { assertBucketAllowed, newJob, resolveModels } from '../submit/job.ts';
+import { assertSourceAllowed, newJob, resolveModels } from '../submit/job.ts';
 
 /** `POST /jobs` (under `/v1`): classify objects already in an allowed bucket, one or up to 1000 at once. */
 export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number): void {
@@ -15,6 +15,7 @@ export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number
   app.post(
     '/jobs',
     {
+      config: { scope: 'submit' },
       // 1000 items with metadata can pass Fastify's 1 MiB default.
       bodyLimit: 8 * 1024 * 1024,
       schema: {
@@ -22,7 +23,8 @@ export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number
         summary: `Classify objects already in S3 (one, or up to ${MAX_BULK_JOBS})`,
         description:
           'A single object answers `{id, status, duplicate, links}`; an array answers `{count, jobs}` in the ' +
-          'same order. Buckets outside S3_ALLOWED_BUCKETS answer 403 and nothing is queued. Each item answers ' +
+          "same order. Buckets outside S3_ALLOWED_BUCKETS or the key's bucket list, and labelq's own uploads and " +
+          'results prefixes, answer 403 and nothing is queued. Each item answers ' +
           'its real status: a key already queued, active or completed answers that status with ' +
           '`duplicate: true` (a moderation item raises a waiting job to moderation priority); a failed one is ' +
           "queued again. `force: true` also re-runs a completed key (the worker reuses the result when the object's " +
@@ -36,10 +38,12 @@ export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number
       const submissions = items.map((item, index): Submission => {
         const bucket = item.bucket ?? config.s3.bucket;
         try {
-          assertBucketAllowed(config, bucket);
+          assertSourceAllowed(config, request.principal, bucket, item.key);
           const models = resolveModels(item.models, modelNames);
+          const { tenant } = request.principal;
           const job = newJob({
-            id: objectImageId(bucket, item.key, models),
+            tenant,
+            id: objectImageId(tenant, bucket, item.key, models),
             bucket,
             key: item.key,
             models,

@@ -8,6 +8,7 @@ export function modelRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get(
     '/models',
     {
+      config: { scope: 'read' },
       schema: {
         tags: ['models'],
         summary: 'The models workers load',

@@ -1,7 +1,11 @@
-import type { FastifyPluginCallback } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import { LabelqError } from '@labelq/errors';
+import type { FastifyPluginAsync } from 'fastify';
+import { authenticate } from '../auth/hook.ts';
 import type { ApiDeps } from '../deps.ts';
 import { imageRoutes } from './images.ts';
 import { jobRoutes } from './jobs.ts';
+import { keyRoutes } from './keys.ts';
 import { modelRoutes } from './models.ts';
 
 export interface V1Options {
@@ -11,13 +15,31 @@ export interface V1Options {
 }
 
 /**
- * Every `/v1` route, as one encapsulated plugin (`app.register(v1Routes, { prefix: '/v1', ... })`): hooks
- * added here (authentication first) apply to these routes only, never to health checks or the OpenAPI doc.
+ * Every `/v1` route, as one encapsulated plugin (`app.register(v1Routes, { prefix: '/v1', ... })`): its hooks
+ * apply to these routes only, never to health checks or the OpenAPI document. First authentication and the
+ * route's scope, then the per-key rate limit (so it counts keys, not addresses), then the route.
  */
-export const v1Routes: FastifyPluginCallback<V1Options> = (app, { deps, timeoutMs }, done) => {
-  if (deps.authenticate) app.addHook('onRequest', deps.authenticate);
+export const v1Routes: FastifyPluginAsync<V1Options> = async (app, { deps, timeoutMs }) => {
+  app.decorateRequest('principal', null as never);
+  app.addHook('onRequest', authenticate(deps.keys));
+  if (deps.rateLimit !== undefined) {
+    const { redis, perMinute, prefix } = deps.rateLimit;
+    await app.register(rateLimit, {
+      max: perMinute,
+      timeWindow: 60_000,
+      redis,
+      nameSpace: `${prefix}:rate-limit:`,
+      keyGenerator: (request) => request.principal.keyId,
+      // Redis trouble must not turn every request into an error here: the route answers 503 on its own.
+      skipOnError: true,
+      errorResponseBuilder: (_request, context) =>
+        new LabelqError('rate_limited', `More than ${context.max} requests a minute with this API key`, {
+          details: { limitPerMinute: context.max, retryAfterSeconds: Math.ceil(context.ttl / 1000) },
+        }),
+    });
+  }
   imageRoutes(app, deps, timeoutMs);
   jobRoutes(app, deps, timeoutMs);
   modelRoutes(app, deps);
-  done();
+  keyRoutes(app, deps);
 };

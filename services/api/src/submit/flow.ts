@@ -1,4 +1,5 @@
 import type { Accepted, ClassifyJob, StoredJobPayload } from '@labelq/contracts';
+import { LabelqError } from '@labelq/errors';
 import { classifyJob, PRIORITY } from '@labelq/queue';
 import type { Job } from 'bullmq';
 import type { ApiDeps } from '../deps.ts';
@@ -50,7 +51,11 @@ export async function submit(
     }
   }
 
-  const existing = await findExisting(deps, queueOp, [...unique.keys()]);
+  const existing = await findExisting(
+    deps,
+    queueOp,
+    [...unique.values()].map((s) => s.job),
+  );
   const answers = new Map<string, Pick<Accepted, 'status' | 'duplicate'>>();
   const toAdd: ClassifyJob[] = [];
   const toReplace: string[] = [];
@@ -68,17 +73,38 @@ export async function submit(
     answers.set(id, { status: 'queued', duplicate: false });
   }
 
-  // Jobs a worker locked meanwhile (retried and started) cannot be removed: they are joined as active.
-  const locked = new Set<string>();
-  if (toReplace.length > 0) {
-    const removed = await queueOp(() => Promise.all(toReplace.map((id) => deps.queue.remove(id))));
-    toReplace.forEach((id, i) => removed[i] !== 1 && locked.add(id));
+  // The tenant's open-job cap, all or nothing and before anything changes; released again if queueing fails.
+  const reserved = toAdd.map((j) => j.id);
+  const tenant = toAdd[0]?.tenant;
+  const { openJobs } = deps;
+  if (openJobs !== undefined && tenant !== undefined) {
+    const cap = deps.config.access.maxOpenJobs;
+    if (!(await queueOp(() => openJobs.reserve(tenant, reserved, cap)))) {
+      throw new LabelqError(
+        'tenant_queue_full',
+        `More than ${cap} open jobs for this tenant: submit more once some have finished`,
+        { details: { maxOpenJobs: cap, retryAfterSeconds: 30 } },
+      );
+    }
   }
-  for (const id of locked) answers.set(id, { status: 'active', duplicate: true });
-  const adding = toAdd.filter((j) => !locked.has(j.id));
-  if (adding.length > 0) {
-    await options.beforeEnqueue?.(adding);
-    await queueOp(() => deps.queue.addBulk(adding.map((job) => classifyJob(deps.config, job))));
+  try {
+    // Jobs a worker locked meanwhile (retried and started) cannot be removed: they are joined as active.
+    const locked = new Set<string>();
+    if (toReplace.length > 0) {
+      const removed = await queueOp(() => Promise.all(toReplace.map((id) => deps.queue.remove(id))));
+      toReplace.forEach((id, i) => removed[i] !== 1 && locked.add(id));
+    }
+    for (const id of locked) answers.set(id, { status: 'active', duplicate: true });
+    const adding = toAdd.filter((j) => !locked.has(j.id));
+    if (adding.length > 0) {
+      await options.beforeEnqueue?.(adding);
+      await queueOp(() => deps.queue.addBulk(adding.map((job) => classifyJob(deps.config, job))));
+    }
+  } catch (err) {
+    if (openJobs !== undefined && tenant !== undefined) {
+      await Promise.all(reserved.map((id) => openJobs.release(tenant, id))).catch(() => undefined);
+    }
+    throw err;
   }
   // A moderation resubmission must not wait behind the tagging backlog: BullMQ re-queues a waiting job at once.
   if (toPromote.length > 0) {
@@ -106,8 +132,10 @@ interface Known extends Existing {
 async function findExisting(
   deps: ApiDeps,
   queueOp: <T>(op: () => Promise<T>) => Promise<T>,
-  ids: readonly string[],
+  jobs: readonly ClassifyJob[],
 ): Promise<Map<string, Known>> {
+  const ids = jobs.map((j) => j.id);
+  const tenantOf = new Map(jobs.map((j) => [j.id, j.tenant]));
   const snapshots = await queueOp(() => Promise.all(ids.map((id) => readJobSnapshot(deps.queue, id))));
   const found = new Map<string, Known>();
   const gone: string[] = [];
@@ -120,7 +148,7 @@ async function findExisting(
   const reader = async (): Promise<void> => {
     while (next < gone.length) {
       const id = gone[next++]!;
-      const status = documentStatus(await deps.storage.getDocument(id));
+      const status = documentStatus(await deps.storage.getDocument(tenantOf.get(id)!, id));
       if (status) found.set(id, { status });
     }
   };

@@ -1,6 +1,6 @@
 import type { Config } from '@labelq/config';
+import type { Principal } from '@labelq/access';
 import {
-  DEFAULT_TENANT,
   JOB_PAYLOAD_VERSION,
   normalizeModels,
   type ClassifyJob,
@@ -29,17 +29,36 @@ export function resolveModels(
   return normalizeModels(requested);
 }
 
-/** Refuses buckets outside `config.s3.allowedBuckets` with `bucket_not_allowed` (403). */
-export function assertBucketAllowed(config: Config, bucket: string): void {
-  if (!config.s3.allowedBuckets.includes(bucket)) {
-    throw new LabelqError('bucket_not_allowed', `Bucket "${bucket}" is not in the allow-list`, {
+/**
+ * Refuses a source the key may not read: a bucket outside `S3_ALLOWED_BUCKETS` or outside the key's own bucket
+ * list (`bucket_not_allowed`, 403), and the service's own uploads and results prefixes in its bucket, which hold
+ * every tenant's images and documents (`key_not_allowed`, 403).
+ */
+export function assertSourceAllowed(
+  config: Config,
+  principal: Pick<Principal, 'buckets'>,
+  bucket: string,
+  key: string,
+): void {
+  const allowed =
+    config.s3.allowedBuckets.includes(bucket) &&
+    (principal.buckets === undefined || principal.buckets.includes(bucket));
+  if (!allowed) {
+    throw new LabelqError('bucket_not_allowed', `Bucket "${bucket}" is not in this key's allow-list`, {
       details: { bucket },
+    });
+  }
+  const { uploadsPrefix, resultsPrefix } = config.s3;
+  if (bucket === config.s3.bucket && (key.startsWith(uploadsPrefix) || key.startsWith(resultsPrefix))) {
+    throw new LabelqError('key_not_allowed', `s3://${bucket}/${key} is labelq's own storage, not a source`, {
+      details: { bucket, key },
     });
   }
 }
 
 /** A classify job (current payload version, submit time now) from its parts. */
 export function newJob(parts: {
+  tenant: string;
   id: string;
   bucket: string;
   key: string;
@@ -50,7 +69,7 @@ export function newJob(parts: {
 }): ClassifyJob {
   return {
     v: JOB_PAYLOAD_VERSION,
-    tenant: DEFAULT_TENANT,
+    tenant: parts.tenant,
     id: parts.id,
     bucket: parts.bucket,
     key: parts.key,
