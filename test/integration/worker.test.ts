@@ -132,10 +132,22 @@ describe('worker runtime (in-process)', () => {
     expect(done.returnvalue).toMatchObject({
       status: 'completed',
       id: job.id,
+      tenant: 'default',
       moderation: { decision: 'allow' },
     });
     // And what this release queues for the default tenant is still that v1 payload, so a 0.1.0 worker takes it.
     expect(encodeJobPayload(job)).toEqual(v1);
+  });
+
+  it("a tenant's job writes its document under the tenant's prefix and names the tenant", async () => {
+    const { config, queue } = await start();
+    const job = s3Job(BUCKET, `${prefix}coffee.jpg`, ['nsfw-mobilenet-v2'], 'acme');
+    await enqueue(queue, config, [job]);
+    const { state, job: done } = await waitForJob(queue, job.id);
+    expect(state, done.failedReason).toBe('completed');
+    expect(done.returnvalue.tenant).toBe('acme');
+    expect(await inspect.getJson(BUCKET, `${prefix}results/acme/${job.id}.json`)).toEqual(done.returnvalue);
+    expect(await inspect.getJson(BUCKET, `${prefix}results/default/${job.id}.json`)).toBeUndefined();
   });
 
   it('fails poison input at once with the reason code, attemptsMade 1, and a failure document', async () => {
@@ -292,9 +304,7 @@ describe('worker runtime (in-process)', () => {
         Bucket: BUCKET,
         Key: key,
         Tagging: {
-          TagSet: [
-            { Key: 'owner', Value: 'me' },
-          ],
+          TagSet: [{ Key: 'owner', Value: 'me' }],
         },
       }),
     );

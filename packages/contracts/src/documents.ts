@@ -2,7 +2,7 @@ import { LabelqError } from '@labelq/errors';
 import { z } from 'zod';
 import { failureReasonSchema } from './failure.ts';
 import { imageIdSchema } from './ids.ts';
-import { purposeSchema, originSchema } from './job-payload.ts';
+import { originSchema, purposeSchema, tenantIdSchema } from './job-payload.ts';
 import { modelRefSchema, modelResultSchema, moderationSchema } from './model-result.ts';
 
 /**
@@ -47,10 +47,14 @@ export type ResultTimings = z.infer<typeof resultTimingsSchema>;
 /** The S3 tags could not be written (a refusal such as AccessDenied, or an outage on the last attempt). */
 export const tagsNotWrittenSchema = z.object({ written: z.literal(false), reason: failureReasonSchema });
 
+/** The tenant a document belongs to (absent in documents written before tenants: the default tenant's). */
+const tenantField = tenantIdSchema.optional();
+
 const resultDocumentV1 = z.object({
   status: z.literal('completed'),
   schemaVersion: z.literal(1),
   id: imageIdSchema,
+  tenant: tenantField,
   source: sourceRefSchema,
   /** Format as decoded (v1 workers could write `heif`, hence a string) and the original size. */
   image: z.object({ format: z.string(), width: z.number().int(), height: z.number().int() }),
@@ -76,6 +80,7 @@ const failureDocumentV1 = z.object({
   status: z.literal('failed'),
   schemaVersion: z.literal(1),
   id: imageIdSchema,
+  tenant: tenantField,
   source: z.object({ bucket: z.string(), key: z.string() }),
   error: failureReasonSchema,
   attemptsMade: z.number().int().nonnegative(),

@@ -192,6 +192,7 @@ async function classifyJob(
     status: 'completed',
     schemaVersion: RESULT_SCHEMA_VERSION,
     id: data.id,
+    tenant: data.tenant,
     source: {
       bucket: data.bucket,
       key: data.key,
@@ -270,6 +271,7 @@ async function writeFailure(
     status: 'failed',
     schemaVersion: RESULT_SCHEMA_VERSION,
     id: data.id,
+    tenant,
     source: { bucket: String(data.bucket), key: String(data.key) },
     error: { code: err.code, message: err.message },
     attemptsMade: job.attemptsMade + 1,
