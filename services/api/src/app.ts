@@ -1,8 +1,11 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import helmet from '@fastify/helmet';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import type { ApiDeps } from './deps.ts';
-import { installErrorHandlers } from './http/errors.ts';
+import { clientErrorHandler, installErrorHandlers } from './http/errors.ts';
+import { installJsonParser, requireJsonBodies } from './http/json-body.ts';
+import { helmetOptions } from './http/security.ts';
 import { zodValidatorCompiler } from './http/validation.ts';
 import { healthRoutes } from './routes/health.ts';
 import { uploadBodyDoc } from './routes/images.ts';
@@ -11,25 +14,57 @@ import { v1Routes } from './routes/v1.ts';
 /** Default for {@link ApiDeps.dependencyTimeoutMs}. */
 export const DEFAULT_DEPENDENCY_TIMEOUT_MS = 1000;
 
+/** Largest request line plus headers, bytes (node's default, set explicitly); more answers 431. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+/**
+ * How often node looks for requests past `requestTimeout`, ms. Its default (30 s) would let a stalled request
+ * live up to 30 s past API_REQUEST_TIMEOUT_MS; a quarter of the timeout (at most 1 s) keeps the 408 close to
+ * it for a list walk per interval that costs next to nothing.
+ */
+function connectionsCheckingInterval(requestTimeoutMs: number): number {
+  return Math.min(1000, Math.ceil(requestTimeoutMs / 4));
+}
+
 /**
  * Builds the Fastify app (not listening): health routes, the `/v1` plugin, multipart, OpenAPI at `/docs/json`,
- * coded error bodies. `server.ts` wires real dependencies; tests and the demo pass their own.
+ * security headers, coded error bodies (also for what the HTTP parser refuses: 408, 431, 400). `server.ts` wires real dependencies; tests and the demo pass their own.
  */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const timeoutMs = deps.dependencyTimeoutMs ?? DEFAULT_DEPENDENCY_TIMEOUT_MS;
   // Widened so the app is a plain FastifyInstance whatever pino's exact type.
   const loggerInstance: FastifyBaseLogger = deps.logger;
+  const requestTimeoutMs = deps.config.api.requestTimeoutMs;
   const app = Fastify({
     loggerInstance,
     // Clients may send their own request id for tracing; otherwise Fastify numbers requests.
     requestIdHeader: 'x-request-id',
     // Upload size is enforced per route while streaming; this bounds JSON bodies elsewhere.
     bodyLimit: 1024 * 1024,
+    // A request's headers and body must arrive within this (slow-body clients hold sockets otherwise): 408.
+    // Only the request counts, not the handler's work, and an idle keep-alive socket is not a request.
+    requestTimeout: requestTimeoutMs,
+    http: {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      // node's default headers deadline, never past the whole request's.
+      headersTimeout: Math.min(60_000, requestTimeoutMs),
+      connectionsCheckingInterval: connectionsCheckingInterval(requestTimeoutMs),
+    },
+    // What node's HTTP parser refuses (431, 408, 400) gets our coded body too, never Fastify's own shape.
+    clientErrorHandler: clientErrorHandler(loggerInstance, {
+      requestTimeoutMs,
+      maxHeaderBytes: MAX_HEADER_BYTES,
+    }),
   });
   app.setValidatorCompiler(zodValidatorCompiler);
   // Response schemas document the API; bodies are plain JSON (a result document may carry any field).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installErrorHandlers(app);
+  // Security headers on every response, errors and 404s included (its onRequest hook runs first).
+  await app.register(helmet, helmetOptions);
+  // JSON bodies: refused past MAX_JSON_DEPTH before parsing; JSON-schema routes take no other Content-Type.
+  installJsonParser(app);
+  requireJsonBodies(app);
 
   // Raw uploads: hand the body stream to the route, which enforces the size limit as it reads.
   const passStream = (_r: FastifyRequest, payload: unknown, done: (err: null, body: unknown) => void): void =>

@@ -1,10 +1,13 @@
 import { modelNameSchema, purposeSchema } from '@labelq/contracts';
 import { z } from 'zod';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from './json-body.ts';
 
 /** Largest `metadata` accepted, in bytes of its JSON serialisation. */
 export const MAX_METADATA_BYTES = 4096;
 /** Most items one `POST /v1/jobs` may carry. */
 export const MAX_BULK_JOBS = 1000;
+/** Longest S3 object key, in bytes of UTF-8 (S3's own limit counts bytes, not characters). */
+export const MAX_KEY_BYTES = 1024;
 
 /** `models`: a comma list, repeated fields, or an array; normalised to a list of names. */
 export const modelsSchema = z
@@ -30,6 +33,14 @@ export const metadataStringSchema = z
   .string()
   .max(MAX_METADATA_BYTES, `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`)
   .transform((s, ctx) => {
+    // Same nesting limit as a JSON body (the string is parsed here, not by the body parser).
+    if (jsonDepthExceeds(s)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `metadata nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`,
+      });
+      return z.NEVER;
+    }
     try {
       return JSON.parse(s) as unknown;
     } catch {
@@ -39,17 +50,51 @@ export const metadataStringSchema = z
   })
   .pipe(metadataObjectSchema);
 
-/** Options of `POST /v1/images`, from the query string or multipart fields. */
-export const uploadOptionsSchema = z.object({
+/** Options of `POST /v1/images`, from the query string or multipart fields; any other name is refused. */
+export const uploadOptionsSchema = z.strictObject({
   models: modelsSchema.optional(),
   purpose: purposeSchema.default('tagging'),
   metadata: metadataStringSchema.optional(),
 });
 export type UploadOptions = z.output<typeof uploadOptionsSchema>;
 
+// C0 controls and DEL: NUL and newlines in a key break logs, tags and tools downstream.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+// A lone UTF-16 surrogate (from a `\ud800` escape) has no UTF-8 form: S3 would store a different key.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * An S3 object key as a client may name it: 1 to {@link MAX_KEY_BYTES} bytes of UTF-8, no control characters, no
+ * `.` or `..` path segment (`a/../b`, `../x`, `./x`: S3 keeps them literally, but anything that maps keys to
+ * paths resolves them elsewhere). A `..` inside a name (`a..b.jpg`) is fine.
+ */
+export const objectKeySchema = z
+  .string()
+  .min(1, 'key must not be empty')
+  .refine((k) => !CONTROL_CHARACTER.test(k), {
+    error: 'key must not contain control characters (NUL, \\x01-\\x1f, \\x7f)',
+    abort: true,
+  })
+  .refine((k) => !LONE_SURROGATE.test(k), {
+    error: 'key must be valid Unicode (it contains a lone UTF-16 surrogate)',
+    abort: true,
+  })
+  .refine((k) => Buffer.byteLength(k, 'utf8') <= MAX_KEY_BYTES, {
+    error: (issue) =>
+      `key must be at most ${MAX_KEY_BYTES} bytes of UTF-8, got ${Buffer.byteLength(String(issue.input), 'utf8')}`,
+    abort: true,
+  })
+  .refine((k) => !k.split('/').some((segment) => segment === '.' || segment === '..'), {
+    error: 'key must not contain "." or ".." path segments',
+  })
+  .describe(
+    `S3 object key: at most ${MAX_KEY_BYTES} bytes of UTF-8, no control characters, no "." or ".." path segments`,
+  );
+
 /** One object to classify in `POST /v1/jobs`. */
 export const jobItemSchema = z.strictObject({
-  key: z.string().min(1).max(1024),
+  key: objectKeySchema,
   bucket: z.string().min(3).max(63).optional(),
   models: modelsSchema.optional(),
   purpose: purposeSchema.default('tagging'),
@@ -83,4 +128,4 @@ export const jobsBodySchema = z.custom<unknown>().transform((body, ctx): JobItem
 /** What the OpenAPI document shows for the body of `POST /v1/jobs`. */
 export const jobsBodyDocSchema = z.union([jobItemSchema, jobListSchema]);
 
-export const imageParamsSchema = z.object({ id: z.string() });
+export const imageParamsSchema = z.strictObject({ id: z.string() });
