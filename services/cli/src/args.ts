@@ -2,8 +2,9 @@ import { parseArgs } from 'node:util';
 import { LabelqError } from '@labelq/errors';
 
 export const USAGE = `Usage: pnpm labelq classify <file|dir>... [options]
+       pnpm labelq keys create|list|revoke ...   API keys in Redis (pnpm labelq keys --help)
 
-Classifies local images with the models in MODELS_DIR (no Redis, no S3).
+classify: classifies local images with the models in MODELS_DIR (no Redis, no S3).
 
 Options:
   --json                 one JSON line per file: {"file","results"} or {"file","error":{"code","message"}}
@@ -76,7 +77,11 @@ export function parseCommand(argv: readonly string[]): Command {
   if (values.help) return { kind: 'help' };
   const [sub, ...paths] = positionals;
   if (sub !== 'classify')
-    throw usageError(sub === undefined ? 'Missing command' : `Unknown command "${sub}"`);
+    throw usageError(
+      sub === undefined
+        ? 'Missing command (classify or keys)'
+        : `Unknown command "${sub}" (classify or keys)`,
+    );
   if (paths.length === 0) throw usageError('classify needs at least one file or directory');
   const isInt = (min: number) => (n: number) => Number.isInteger(n) && n >= min;
   return {

@@ -1,4 +1,5 @@
 // `pnpm labelq classify <file|dir>...`: local classification through the same inference pool the workers use.
+// `pnpm labelq keys create|list|revoke`: API keys in Redis (keys/).
 // Wiring only: argument parsing, file walking, the bounded classify loop and output formats live beside it.
 import { loadConfig } from '@labelq/config';
 import { toLabelqError } from '@labelq/errors';
@@ -6,9 +7,12 @@ import { createInferencePool } from '@labelq/inference';
 import { USAGE, parseCommand } from './args.ts';
 import { classifyFiles, isUnexpected } from './classify-files.ts';
 import { TableFormatter, jsonLine } from './format.ts';
+import { runKeys } from './keys/run.ts';
 import { collectFiles } from './walk.ts';
 
 async function main(argv: readonly string[]): Promise<number> {
+  // Each command parses its own flags: `keys` has none of classify's, and the reverse.
+  if (argv[0] === 'keys') return runKeys(argv.slice(1));
   let command;
   try {
     command = parseCommand(argv);
