@@ -30,9 +30,14 @@ function fail(message: string, code = 2): never {
   process.exit(code);
 }
 
-/** Refused or failed because of the file itself (4xx codes, e.g. a corrupt image): reported, not a demo failure. */
+/**
+ * Refused or failed because of the file itself (4xx codes, e.g. a corrupt image): reported, not a demo failure.
+ * Not access refusals (401 no valid key, 403 scope, 429 limits): those are the demo's own failure.
+ */
 function isBadInput(code: string | undefined): boolean {
-  return isErrorCode(code) && ERROR_CODES[code].status < 500;
+  return (
+    isErrorCode(code) && ERROR_CODES[code].status < 500 && ![401, 403, 429].includes(ERROR_CODES[code].status)
+  );
 }
 
 async function listImages(dir: string): Promise<string[]> {
@@ -94,6 +99,7 @@ async function main(): Promise<number> {
         ...(env.MODELS_DIR ? { modelsDir: resolve(env.MODELS_DIR) } : {}),
         ...(env.LOG_LEVEL ? { logLevel: env.LOG_LEVEL } : {}),
         env: serviceEnv,
+        keyName: 'pnpm demo',
       },
       logger,
     );
@@ -126,7 +132,7 @@ async function main(): Promise<number> {
   });
   workerDied.catch(() => undefined); // raced below; ignored once the demo is done
   try {
-    const rows = await classifyThroughApi(stack.apiUrl, files, {
+    const rows = await classifyThroughApi({ url: stack.apiUrl, key: stack.apiKey }, files, {
       timeoutMs: timeoutS * 1000,
       abort: workerDied,
     });

@@ -8,9 +8,13 @@
 //
 // The caller's configuration variables (every name in packages/config's envSchema) reach both services, except
 // the embedded services' own: REDIS_URL, the S3 endpoint, region, credentials, bucket and checksum mode.
-// Unlike the demo it uses the configured queue (QUEUE_NAME, default `labelq`) and S3 prefixes and keeps them
-// at exit: a local server is restarted and should still answer for the images it classified before (their
-// results stay in .data/s3, and in Redis if that is not a private one).
+// Unlike the demo it uses the configured queue (QUEUE_NAME, default `labelq`), S3 prefixes and REDIS_KEY_PREFIX
+// and keeps them at exit: a local server is restarted and should still answer for the images it classified
+// before (their results stay in .data/s3, and in Redis if that is not a private one).
+// Each start creates an API key for the `default` tenant with every scope (shown in the ready message and as
+// `apiKey` in the JSON line) and revokes it at a graceful stop (a server killed without one leaves its key:
+// `pnpm labelq keys list --tenant default` names it "pnpm serve", `keys revoke ID` ends it). Lasting keys, e.g.
+// for a client that must survive restarts, come from `pnpm labelq keys create`.
 // Exit codes: 0 stopped by a signal; 1 a service died; 2 usage or setup error (bad arguments or configuration,
 // the port in use, models missing).
 import { dirname, join, resolve } from 'node:path';
@@ -28,12 +32,13 @@ Starts Redis (or uses the one at REDIS_URL / 127.0.0.1:6379), an embedded S3, th
 keeps them running until Ctrl-C.
   --port N        API port (default: API_PORT, else 8080; 0 picks a free port). The API listens on API_HOST,
                   default 127.0.0.1 (this machine only).
-  --json          print one JSON line when ready (apiUrl, redisUrl, s3: endpoint, region, bucket, accessKeyId,
-                  secretAccessKey) instead of the instructions; logs still go to stderr (run it as
+  --json          print one JSON line when ready (apiUrl, apiKey, redisUrl, s3: endpoint, region, bucket,
+                  accessKeyId, secretAccessKey) instead of the instructions; logs still go to stderr (run it as
                   \`pnpm -s serve --json\`: without -s pnpm prints its own banner on stdout first)
   --data-dir DIR  where the embedded S3 keeps its data (DIR/s3; default .data)
 Every labelq configuration variable (README) reaches both services (e.g. LOG_LEVEL=debug; default info),
-except the embedded Redis and S3 settings.`;
+except the embedded Redis and S3 settings. Each start makes an API key (tenant default, every scope), valid
+until it stops: requests send it as \`Authorization: Bearer <key>\`.`;
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`serve: ${message}\n`);
@@ -108,17 +113,22 @@ function readyText(stack: Stack): string {
   const { apiUrl, config } = stack;
   const s3 = config.s3;
   const creds = s3.credentials!;
+  const auth = `-H "Authorization: Bearer ${stack.apiKey}"`;
   return `labelq is running; Ctrl-C stops it.
 
   API        ${apiUrl}   (OpenAPI: ${apiUrl}/docs/json)
+  API key    ${stack.apiKey}
+             tenant default, every scope; revoked when this stops${config.access.disabled ? ' (AUTH_DISABLED=true: not checked)' : ''}
   models     ${stack.models.join(', ')}
   queue      ${config.queue.name} on ${stack.redis.url}${stack.redis.started ? ' (a private redis-server)' : ''}
   S3         endpoint ${s3.endpoint}, region ${s3.region}, bucket ${s3.bucket}, path-style addressing
              access key ${creds.accessKeyId}, secret key ${creds.secretAccessKey}; data in ${stack.s3Dir}
 
 Try:
-  curl -F file=@photo.jpg ${apiUrl}/v1/images
-  curl ${apiUrl}/v1/images/<id from the answer>
+  curl ${auth} \\
+    -F file=@photo.jpg ${apiUrl}/v1/images
+  curl ${auth} \\
+    ${apiUrl}/v1/images/<id from the answer>
   AWS_ACCESS_KEY_ID=${creds.accessKeyId} AWS_SECRET_ACCESS_KEY=${creds.secretAccessKey} \\
     aws --endpoint-url ${s3.endpoint} s3 ls s3://${s3.bucket}/${config.s3.resultsPrefix}
 `;
@@ -128,6 +138,7 @@ function readyJson(stack: Stack): string {
   const s3 = stack.config.s3;
   return JSON.stringify({
     apiUrl: stack.apiUrl,
+    apiKey: stack.apiKey,
     redisUrl: stack.redis.url,
     s3: {
       endpoint: s3.endpoint,
@@ -188,6 +199,7 @@ async function main(): Promise<void> {
         s3Dir: join(args.dataDir, 's3'),
         bucket: 'labelq',
         persistent: true,
+        keyName: 'pnpm serve',
         env,
         workerLogFile: null,
         workerOutput: process.stderr,

@@ -1,4 +1,4 @@
-// Uploads files through the HTTP API (multipart, like any client) and waits for their results.
+// Uploads files through the HTTP API (multipart, like any client, with an API key) and waits for their results.
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { moderationDecision, topTags, type DemoRow } from './format.ts';
@@ -14,13 +14,27 @@ interface StatusBody {
   error?: { code: string; message: string };
 }
 
+/** The API's address and the key every request sends (`Authorization: Bearer <key>`). */
+export interface ApiTarget {
+  url: string;
+  key: string;
+}
+
+function authorization(api: ApiTarget): { authorization: string } {
+  return { authorization: `Bearer ${api.key}` };
+}
+
 /** Uploads one file; resolves with its image id, or a rejected row when the API refuses it. */
-async function upload(apiUrl: string, file: string): Promise<string | DemoRow> {
+async function upload(api: ApiTarget, file: string): Promise<string | DemoRow> {
   const bytes = await readFile(file);
   const form = new FormData();
   form.append('file', new Blob([bytes]), basename(file));
   form.append('purpose', 'moderation');
-  const res = await fetch(`${apiUrl}/v1/images`, { method: 'POST', body: form });
+  const res = await fetch(`${api.url}/v1/images`, {
+    method: 'POST',
+    body: form,
+    headers: authorization(api),
+  });
   const body = (await res.json()) as { id?: string; error?: { code: string; message: string } };
   if (res.status === 202 && body.id) return body.id;
   return {
@@ -60,22 +74,28 @@ export interface RunOptions {
 
 /** Uploads every file (in order), then polls each until completed or failed. Rows keep the input order. */
 export async function classifyThroughApi(
-  apiUrl: string,
+  api: ApiTarget,
   files: readonly string[],
   options: RunOptions = {},
 ): Promise<DemoRow[]> {
   const ids: (string | DemoRow)[] = [];
-  for (const f of files) ids.push(await upload(apiUrl, f));
+  for (const f of files) ids.push(await upload(api, f));
   const deadline = Date.now() + (options.timeoutMs ?? 300_000);
   const rows: (DemoRow | undefined)[] = ids.map((x) => (typeof x === 'string' ? undefined : x));
   const poll = async (): Promise<void> => {
     while (rows.some((r) => r === undefined)) {
       for (const [i, x] of ids.entries()) {
         if (rows[i] !== undefined || typeof x !== 'string') continue;
-        const res = await fetch(`${apiUrl}/v1/images/${x}`);
+        const res = await fetch(`${api.url}/v1/images/${x}`, { headers: authorization(api) });
         const body = (await res.json()) as StatusBody;
         if (res.ok && (body.status === 'completed' || body.status === 'failed'))
           rows[i] = rowFrom(files[i]!, body);
+        // Refused (401 unauthenticated, 403, 404): asking again cannot help; 5xx may pass, so it is retried.
+        else if (!res.ok && res.status < 500)
+          rows[i] = {
+            ...rowFrom(files[i]!, { id: x, status: 'failed' }),
+            error: body.error ?? { code: 'internal', message: `HTTP ${res.status}` },
+          };
       }
       if (Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, options.pollMs ?? 200));

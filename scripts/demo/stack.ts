@@ -1,5 +1,6 @@
 // The embedded stack behind `pnpm demo`, `pnpm serve` (and the end-to-end tests): Redis (the configured one or a
-// private redis-server), s3rver under .data/s3, the API in this process and a worker as a child process.
+// private redis-server), s3rver under .data/s3, an API key for the default tenant, the API in this process and a
+// worker as a child process.
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -16,6 +17,7 @@ import {
   type ResolvedRedis,
   type S3rverHandle,
 } from '@labelq/dev-services';
+import { createStackKey } from './access.ts';
 import { spawnService, type ServiceProcess } from './worker-process.ts';
 
 export interface StackOptions {
@@ -35,15 +37,18 @@ export interface StackOptions {
    * Configuration of the services (variables of packages/config, e.g. `{ JOB_ATTEMPTS: '1' }` or the caller's
    * whole environment). The embedded services' own variables always win over these: REDIS_URL, S3_ENDPOINT,
    * S3_REGION, S3_FORCE_PATH_STYLE, the S3 credentials, S3_BUCKET and S3_CHECKSUMS; so do the per-run queue
-   * and prefixes unless `persistent`. API_HOST defaults to `127.0.0.1` and API_PORT to `0` (a free port).
+   * and prefixes (S3 and REDIS_KEY_PREFIX) unless `persistent`. API_HOST defaults to `127.0.0.1` and API_PORT to `0` (a free port).
    */
   env?: Record<string, string>;
   /**
-   * Use the configured queue (QUEUE_NAME, default `labelq`) and S3 prefixes, and keep the queue at stop, so a
-   * restarted stack still answers for earlier jobs (`pnpm serve`). Default false: a unique queue and S3 prefixes
-   * per run and the queue removed at stop, so a run never meets another user of the same Redis (demo, tests).
+   * Use the configured queue (QUEUE_NAME, default `labelq`), S3 prefixes and REDIS_KEY_PREFIX, and keep the
+   * queue at stop, so a restarted stack still answers for earlier jobs (`pnpm serve`). Default false: a unique
+   * queue, S3 prefixes and REDIS_KEY_PREFIX per run, all removed from Redis at stop, so a run never meets another
+   * user of the same Redis (demo, tests).
    */
   persistent?: boolean;
+  /** Name of the stack's API key (`labelq keys list` shows it). Default `embedded stack`. */
+  keyName?: string;
   /** Worker output is appended here; `null`: not kept. Default `<root>/.data/demo-worker.log`. */
   workerLogFile?: string | null;
   /** Worker output is also copied here, whole lines at a time (e.g. `process.stderr`). Default: not copied. */
@@ -66,8 +71,14 @@ export interface Stack {
   /** Model names the API accepts (all by default). */
   models: readonly string[];
   /**
-   * Closes the API, stops the worker (graceful: it finishes its jobs within SHUTDOWN_TIMEOUT_MS), removes a
-   * per-run queue, stops s3rver and a private Redis. Idempotent.
+   * An API key of the `default` tenant with every scope (submit, read, review, admin), made for this run: send
+   * it as `Authorization: Bearer <apiKey>`. Valid until stop (then revoked, or with a per-run prefix deleted).
+   */
+  apiKey: string;
+  /**
+   * Closes the API, stops the worker (graceful: it finishes its jobs within SHUTDOWN_TIMEOUT_MS), revokes the
+   * API key (persistent) or removes the per-run queue and REDIS_KEY_PREFIX keys, stops s3rver and a private
+   * Redis. Idempotent.
    */
   stop(): Promise<void>;
 }
@@ -104,6 +115,7 @@ export async function startStack(options: StackOptions, logger: Logger): Promise
       ? {}
       : {
           QUEUE_NAME: `labelq-demo-${run}`,
+          REDIS_KEY_PREFIX: `labelq-demo-${run}`,
           S3_UPLOADS_PREFIX: `demo/${run}/uploads/`,
           S3_RESULTS_PREFIX: `demo/${run}/results/`,
         };
@@ -136,6 +148,22 @@ export async function startStack(options: StackOptions, logger: Logger): Promise
     }
 
     if (!options.persistent) cleanups.push(() => removeQueue(config));
+    // The API checks keys on every /v1 request (and a production start needs a usable one): the stack's own,
+    // made before the API starts and released after it has closed and the worker has drained.
+    // A persistent stack (pnpm serve) shares the configured prefix with whatever else uses this Redis, so it
+    // revokes exactly its key at stop: a fresh key per start means no secret is kept on disk between runs and
+    // a key copied from the terminal dies with the server. A per-run prefix belongs to this run alone, so
+    // everything under it (the key, rate-limit counters, open-job reservations) is deleted, like its queue.
+    const stackKey = await createStackKey(
+      config,
+      options.keyName ?? 'embedded stack',
+      options.persistent ? 'revoke' : 'purge',
+    );
+    cleanups.push(async () => {
+      // A private Redis that is already gone took the key with it (it keeps nothing on disk).
+      if (redis.started && !(await pingRedis(redis.url, 500))) return;
+      await stackKey.release();
+    });
     // The API first: a port in use fails the start before the worker loads its models. At stop it closes
     // first too (no new uploads), then the worker drains.
     const api = await startApi(config, logger, { models });
@@ -170,6 +198,7 @@ export async function startStack(options: StackOptions, logger: Logger): Promise
       s3Dir,
       redis,
       models,
+      apiKey: stackKey.key,
       stop: cleanup,
     };
   } catch (err) {
