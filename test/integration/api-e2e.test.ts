@@ -1,5 +1,5 @@
 // Upload -> labels over real HTTP: the embedded stack (shared Redis, s3rver, API, a worker process with the
-// real models) on the fixture photos.
+// real models) on the fixture photos, every request with the stack's API key.
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KeyStore } from '@labelq/access';
 import { s3ClientFor } from '@labelq/dev-services';
 import { startStack, type Stack } from '../../scripts/demo/stack.ts';
 import { readPhoto, repoRoot, type PhotoName } from '../fixtures/index.ts';
@@ -53,17 +54,24 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The stack's key (tenant default, every scope): the API answers 401 `unauthenticated` without one. */
+function auth(): { authorization: string } {
+  return { authorization: `Bearer ${stack.apiKey}` };
+}
+
 async function upload(name: PhotoName, fields: Record<string, string> = {}): Promise<Status> {
   const fd = new FormData();
   for (const [k, v] of Object.entries(fields)) fd.append(k, v);
   fd.append('file', new Blob([readPhoto(name)], { type: 'image/jpeg' }), `${name}.jpg`);
-  const res = await fetch(`${stack.apiUrl}/v1/images`, { method: 'POST', body: fd });
+  const res = await fetch(`${stack.apiUrl}/v1/images`, { method: 'POST', body: fd, headers: auth() });
   expect(res.status).toBe(202);
   return (await res.json()) as Status;
 }
 
 async function status(id: string): Promise<Status> {
-  return (await fetch(`${stack.apiUrl}/v1/images/${id}`).then((r) => r.json())) as Status;
+  return (await fetch(`${stack.apiUrl}/v1/images/${id}`, { headers: auth() }).then((r) =>
+    r.json(),
+  )) as Status;
 }
 
 /** Polls until the job completes or fails; fails the test with the worker's output if it never does. */
@@ -124,7 +132,7 @@ describe('upload -> labels', () => {
     const post = (body: unknown) =>
       fetch(`${stack.apiUrl}/v1/jobs`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...auth() },
         body: JSON.stringify(body),
       });
     const single = (await (await post({ key: 'in/astronaut.jpg', purpose: 'moderation' })).json()) as Status;
@@ -146,5 +154,17 @@ describe('upload -> labels', () => {
     const found = await settled(missing.id);
     expect(found.status).toBe('completed');
     expect(labels(found, 'coco-nanodet')[0]).toBe('cup');
+  });
+});
+
+describe('stop', () => {
+  it('deletes everything under the run’s own REDIS_KEY_PREFIX, its API key included', async () => {
+    const prefix = stack.config.redis.keyPrefix;
+    expect(prefix).toMatch(/^labelq-demo-/);
+    const store = new KeyStore(redis, { prefix });
+    expect(await store.verify(stack.apiKey)).toMatchObject({ tenant: 'default' });
+    await stack.stop();
+    expect(await store.verify(stack.apiKey)).toBeUndefined();
+    expect(await redis.keys(`${prefix}:*`)).toEqual([]);
   });
 });

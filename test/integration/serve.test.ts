@@ -1,5 +1,6 @@
-// `pnpm serve --json` end to end: its embedded services (the tests' Redis, s3rver in a temp folder), real HTTP,
-// real models; the configuration variables it was started with must reach the API and the worker.
+// `pnpm serve --json` end to end: its embedded services (the tests' Redis, s3rver in a temp folder), real HTTP
+// with the API key it prints, real models; the configuration variables it was started with must reach the API
+// and the worker, and its key is revoked when it stops.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -10,12 +11,14 @@ import type { Readable } from 'node:stream';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KeyStore } from '@labelq/access';
 import { modelsDir, readPhoto, repoRoot } from '../fixtures/index.ts';
 import { testRedisUrl, uniqueName } from '../helpers/env.ts';
 import { runScript } from '../helpers/run-script.ts';
 
 interface ServeLine {
   apiUrl: string;
+  apiKey: string;
   redisUrl: string;
   s3: { endpoint: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string };
 }
@@ -50,6 +53,8 @@ async function builtModelNames(): Promise<string[]> {
 
 describe('pnpm serve --json', () => {
   const queueName = uniqueName('labelq-serve');
+  // serve keeps the configured prefix (a restart must find its keys): this one is the test's, removed after.
+  const keyPrefix = uniqueName('labelq-serve');
   let child: ChildProcessByStdio<null, Readable, Readable>;
   let stdout = '';
   let stderr = '';
@@ -62,7 +67,7 @@ describe('pnpm serve --json', () => {
       ['--import', 'tsx', 'scripts/serve.ts', '--json', '--port', '0', '--data-dir', join(dir, 'data')],
       {
         cwd: repoRoot,
-        env: serveEnv({ QUEUE_NAME: queueName, LOG_LEVEL: 'debug' }),
+        env: serveEnv({ QUEUE_NAME: queueName, REDIS_KEY_PREFIX: keyPrefix, LOG_LEVEL: 'debug' }),
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -99,12 +104,33 @@ describe('pnpm serve --json', () => {
     const queue = new Queue(queueName, { connection });
     await queue.obliterate({ force: true });
     await queue.close();
+    const keys = await connection.keys(`${keyPrefix}:*`);
+    if (keys.length > 0) await connection.del(...keys);
     connection.disconnect();
   });
 
-  it('prints one JSON line with the API, Redis and the embedded S3', () => {
-    expect(Object.keys(line).sort()).toEqual(['apiUrl', 'redisUrl', 's3']);
+  /** Every request sends serve's key (the API answers 401 `unauthenticated` without one). */
+  const auth = (): { authorization: string } => ({ authorization: `Bearer ${line.apiKey}` });
+
+  /** The key store serve wrote its key to (the test's Redis, serve's prefix). */
+  async function verifyKey(): Promise<Awaited<ReturnType<KeyStore['verify']>>> {
+    const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 });
+    try {
+      return await new KeyStore(redis, { prefix: keyPrefix }).verify(line.apiKey);
+    } finally {
+      redis.disconnect();
+    }
+  }
+
+  it('prints one JSON line with the API, its key, Redis and the embedded S3', async () => {
+    expect(Object.keys(line).sort()).toEqual(['apiKey', 'apiUrl', 'redisUrl', 's3']);
     expect(line.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(line.apiKey).toMatch(/^lq_live_/);
+    expect(await verifyKey()).toMatchObject({
+      tenant: 'default',
+      scopes: ['submit', 'read', 'review', 'admin'],
+      buckets: undefined,
+    });
     expect(line.redisUrl).toBe(testRedisUrl());
     expect(line.s3).toEqual({
       endpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
@@ -116,7 +142,7 @@ describe('pnpm serve --json', () => {
   });
 
   it('answers GET /v1/models with the built models', async () => {
-    const res = await fetch(`${line.apiUrl}/v1/models`);
+    const res = await fetch(`${line.apiUrl}/v1/models`, { headers: auth() });
     expect(res.status).toBe(200);
     const body = (await res.json()) as {
       models: { name: string; version: string; task: string; sha256: string; labels: string[] }[];
@@ -134,12 +160,12 @@ describe('pnpm serve --json', () => {
   async function classify(bytes: Buffer): Promise<{ status: string; error?: { code: string } }> {
     const form = new FormData();
     form.append('file', new Blob([bytes], { type: 'image/jpeg' }), 'photo.jpg');
-    const res = await fetch(`${line.apiUrl}/v1/images`, { method: 'POST', body: form });
+    const res = await fetch(`${line.apiUrl}/v1/images`, { method: 'POST', body: form, headers: auth() });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const s = (await (await fetch(`${line.apiUrl}/v1/images/${id}`)).json()) as {
+      const s = (await (await fetch(`${line.apiUrl}/v1/images/${id}`, { headers: auth() })).json()) as {
         status: string;
         error?: { code: string };
       };
@@ -167,12 +193,13 @@ describe('pnpm serve --json', () => {
     expect([...debugFrom].sort(), stderr).toEqual(['api', 'worker']);
   });
 
-  it('stops gracefully on SIGINT: exit 0, and stdout was the one line', async () => {
+  it('stops gracefully on SIGINT: exit 0, stdout was the one line, and its key is revoked', async () => {
     child.kill('SIGINT');
     const [code] = await exited;
     expect(code, stderr).toBe(0);
     expect(stdout.split('\n')).toEqual([JSON.stringify(line), '']);
     expect(stderr).toContain('"msg":"worker stopped"');
+    expect(await verifyKey()).toBeUndefined();
   });
 });
 
@@ -190,16 +217,23 @@ describe('pnpm serve usage errors', () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const port = (taken.address() as { port: number }).port;
+    const keyPrefix = uniqueName('labelq-serve');
+    const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 });
     try {
       const { code, stderr } = await runScript(
         'scripts/serve.ts',
         ['--port', String(port), '--data-dir', join(dir, 'taken')],
-        serveEnv({ QUEUE_NAME: uniqueName('labelq-serve') }),
+        serveEnv({ QUEUE_NAME: uniqueName('labelq-serve'), REDIS_KEY_PREFIX: keyPrefix }),
       );
       expect(code, stderr).toBe(2);
       expect(stderr).toContain(`port ${port} on 127.0.0.1 is in use`);
+      // The key made for the failed start was revoked on the way out: none is left usable.
+      expect(await new KeyStore(redis, { prefix: keyPrefix }).hasUsableKey()).toBe(false);
     } finally {
       taken.close();
+      const keys = await redis.keys(`${keyPrefix}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
     }
   });
 });
