@@ -1,14 +1,17 @@
 // Production runs compiled JavaScript: scripts/build.ts (what `pnpm build` runs after `pnpm models`) bundles the
 // services, then `node dist/start.js` (what `pnpm start` runs) starts the compiled API and worker with plain node,
-// and an upload is classified end to end through them (real Redis, s3rver, the real model). Also the compiled
-// CLI. Nothing here loads TypeScript in the services: the build fails on a bundle that imports tsx or a package
-// its service does not declare, and these checks run the bundles exactly as the Docker image does.
+// and an upload is classified end to end through them (real Redis, s3rver, the real model), with an API key the
+// compiled CLI made first (as an operator bootstraps one: the API refuses a production start without a usable
+// key). Also the compiled CLI's classify. Nothing here loads TypeScript in the services: the build fails on a
+// bundle that imports tsx or a package its service does not declare, and these checks run the bundles exactly
+// as the Docker image does.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@labelq/dev-services';
 import { modelsDir, photos, readPhoto, repoRoot } from '../fixtures/index.ts';
@@ -83,6 +86,11 @@ describe('the compiled build', () => {
     }
     const queue = new Queue(queueName, { connection: { url: testRedisUrl() } });
     await queue.obliterate({ force: true }).finally(() => queue.close());
+    // The API keys (REDIS_KEY_PREFIX is the queue's unique name here).
+    const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 });
+    const keys = await redis.keys(`${queueName}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
     await s3?.stop();
   });
 
@@ -116,9 +124,27 @@ describe('the compiled build', () => {
           POOL_THREADS: '1',
           API_HOST: '127.0.0.1',
           API_PORT: `${port}`,
+          REDIS_KEY_PREFIX: queueName,
         },
       }),
     };
+    // The first key, from the compiled CLI against the same Redis and prefix, before the start needs one.
+    const keys = spawnNode(
+      [
+        join(repoRoot, 'services', 'cli', 'dist', 'main.js'),
+        ...['keys', 'create', '--tenant', 'default', '--scopes', 'submit,read', '--json'],
+      ],
+      env,
+    );
+    expect(await keys.exited, keys.output()).toBe(0);
+    const created = keys
+      .output()
+      .split('\n')
+      .find((l) => l.startsWith('{'));
+    const { key } = JSON.parse(created ?? 'null') as { key: string };
+    expect(key).toMatch(/^lq_live_/);
+    const headers = { authorization: `Bearer ${key}` };
+
     start = spawnNode([join(repoRoot, 'dist', 'start.js')], env);
     await start.waitFor(/"msg":"api listening"/);
     await start.waitFor(/"msg":"worker started"/);
@@ -127,7 +153,7 @@ describe('the compiled build', () => {
 
     const fd = new FormData();
     fd.append('file', new Blob([readPhoto('coffee')], { type: 'image/jpeg' }), 'coffee.jpg');
-    const res = await fetch(`${apiUrl}/v1/images`, { method: 'POST', body: fd });
+    const res = await fetch(`${apiUrl}/v1/images`, { method: 'POST', body: fd, headers });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
 
@@ -141,7 +167,7 @@ describe('the compiled build', () => {
     let s: Status;
     const deadline = Date.now() + 30_000;
     for (;;) {
-      s = (await fetch(`${apiUrl}/v1/images/${id}`).then((r) => r.json())) as Status;
+      s = (await fetch(`${apiUrl}/v1/images/${id}`, { headers }).then((r) => r.json())) as Status;
       if (s.status === 'completed' || s.status === 'failed') break;
       if (Date.now() > deadline) throw new Error(`${id} still ${s.status}:\n${start.output().slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 100));
