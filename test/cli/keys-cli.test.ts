@@ -130,7 +130,10 @@ describe('labelq keys list', () => {
 
     const json = await keys(['list', '--json']);
     expect(json.code, json.stderr).toBe(0);
-    const listed = z.array(apiKeyInfoSchema.strict()).parse(JSON.parse(json.stdout));
+    // The body of GET /v1/keys.
+    const { keys: listed } = z
+      .strictObject({ keys: z.array(apiKeyInfoSchema.strict()) })
+      .parse(JSON.parse(json.stdout));
     expect(listed.map((k) => k.id).sort()).toEqual([a.id, b.id].sort());
     expect(listed.find((k) => k.id === a.id)?.lastUsedAt).toEqual(expect.any(String));
 
@@ -140,7 +143,7 @@ describe('labelq keys list', () => {
     }
 
     const acme = await keys(['list', '--tenant', 'acme', '--json']);
-    expect((JSON.parse(acme.stdout) as { id: string }[]).map((k) => k.id)).toEqual([a.id]);
+    expect((JSON.parse(acme.stdout) as { keys: { id: string }[] }).keys.map((k) => k.id)).toEqual([a.id]);
     const none = await keys(['list', '--tenant', 'nobody']);
     expect(none).toMatchObject({ code: 0, stdout: 'No API keys for tenant nobody.\n' });
   });

@@ -59,7 +59,8 @@ async function execute(
     }
     case 'list': {
       const keys = await store.list(command.tenant);
-      if (command.json) out(`${JSON.stringify(keys)}\n`);
+      // The body GET /v1/keys answers: `{keys: [...]}`.
+      if (command.json) out(`${JSON.stringify({ keys })}\n`);
       else if (keys.length === 0)
         out(`No API keys${command.tenant !== undefined ? ` for tenant ${command.tenant}` : ''}.\n`);
       else out(keysTable(keys));
