@@ -141,7 +141,8 @@ describe('pnpm serve --json', () => {
     });
   });
 
-  it('answers GET /v1/models with the built models', async () => {
+  it('answers GET /v1/models with the built models, with the key only', async () => {
+    expect((await fetch(`${line.apiUrl}/v1/models`)).status).toBe(401);
     const res = await fetch(`${line.apiUrl}/v1/models`, { headers: auth() });
     expect(res.status).toBe(200);
     const body = (await res.json()) as {
