@@ -260,11 +260,11 @@ const rows: Row[] = [
     expect: { status: 415, code: 'unsupported_media_type' },
   },
   {
-    // The upload route reads its own body: whatever is not multipart or image/* is "not an image" (415), like
-    // text/plain (test/integration/api.test.ts).
+    // The upload route reads its own body: a JSON body is the wrong media type, like text/plain
+    // (test/integration/api.test.ts); unsupported_format stays for image bytes that are not an allowed image.
     name: 'application/json to /v1/images',
     request: { path: '/v1/images', headers: JSON_TYPE, body: JSON.stringify({ file: 'x' }) },
-    expect: { status: 415, code: 'unsupported_format' },
+    expect: { status: 415, code: 'unsupported_media_type' },
   },
   {
     name: 'application/x-www-form-urlencoded to /v1/images',

@@ -171,8 +171,9 @@ describe('POST /v1/images', () => {
     expect(a).toMatchObject({ status: 415, body: { error: { code: 'unsupported_format' } } });
     const b = await post('/v1/images', svg, { 'content-type': 'image/jpeg' });
     expect(b).toMatchObject({ status: 415, body: { error: { code: 'unsupported_format' } } });
+    // Not an image content type at all: the request's media type is refused, not an image format.
     const c = await post('/v1/images', 'hello', { 'content-type': 'text/plain' });
-    expect(c).toMatchObject({ status: 415, body: { error: { code: 'unsupported_format' } } });
+    expect(c).toMatchObject({ status: 415, body: { error: { code: 'unsupported_media_type' } } });
   });
 
   it('refuses uploads over the limit (413), multipart and raw', async () => {
@@ -338,6 +339,11 @@ describe('reads, errors and docs', () => {
         '/readyz',
       ]),
     );
+    // /v1 routes declare the bearer API key; health does not.
+    const security = (path: string, method: string) =>
+      (doc.paths[path]?.[method] as { security?: unknown })?.security;
+    expect(security('/v1/models', 'get')).toEqual([{ apiKey: [] }]);
+    expect(security('/healthz', 'get')).toBeUndefined();
     // Response bodies are documented from the contracts' schemas.
     type Responses = Record<string, { content?: Record<string, { schema?: { properties?: object } }> }>;
     const imageResponses = (doc.paths['/v1/images/{id}']?.get as { responses?: Responses })?.responses;

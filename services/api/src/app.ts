@@ -94,14 +94,20 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         { name: 'jobs', description: 'Objects already in S3' },
         { name: 'models', description: 'The models workers load' },
         { name: 'health', description: 'Liveness and readiness' },
+        { name: 'keys', description: "API keys of the caller's tenant (scope admin)" },
       ],
+      components: {
+        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'lq_live_… API key' } },
+      },
     },
     // The upload body is parsed in the handler (multipart or raw), so it is described here only.
     transform: ({ schema, url, route }) => {
+      // Every /v1 route needs an API key; health, readiness and this document do not.
+      const secured = url.startsWith('/v1/') ? { ...schema, security: [{ apiKey: [] }] } : schema;
       if (url === '/v1/images' && route.method === 'POST') {
-        return { schema: { ...schema, body: uploadBodyDoc }, url };
+        return { schema: { ...secured, body: uploadBodyDoc }, url };
       }
-      return { schema, url };
+      return { schema: secured, url };
     },
   });
   app.get('/docs/json', { schema: { hide: true } }, () => app.swagger());

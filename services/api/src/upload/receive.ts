@@ -68,9 +68,10 @@ export async function receiveUpload(request: FastifyRequest, maxBytes: number): 
   const body = request.body as Readable | undefined;
   if (body === undefined || body === null) return { bytes: Buffer.alloc(0), fields: {} };
   if (typeof (body as Partial<Readable>)[Symbol.asyncIterator] !== 'function') {
+    // A body of another media type (JSON, text): the request's Content-Type is wrong, not an image format.
     throw new LabelqError(
-      'unsupported_format',
-      'Send the image as multipart/form-data or a raw image/* body',
+      'unsupported_media_type',
+      'POST /v1/images takes multipart/form-data or a raw image/* (or application/octet-stream) body',
     );
   }
   return { bytes: await readLimited(body, maxBytes), fields: {} };
