@@ -318,7 +318,9 @@ export function createProcessor(
       const tenant = tenantOf(job.data);
       const id = (job.data as { id?: unknown }).id;
       if (deps.openJobs === undefined || tenant === undefined || typeof id !== 'string') return;
-      await deps.openJobs.release(tenant, id).catch((err: unknown) => log.warn({ err }, 'open-job release failed'));
+      await deps.openJobs
+        .release(tenant, id)
+        .catch((err: unknown) => log.warn({ err }, 'open-job release failed'));
     };
     try {
       const doc = await classifyJob(deps, job, log, progress);
