@@ -31,6 +31,12 @@ export interface InferencePoolOptions {
   /** Images with more pixels fail with `image_too_large` (checked from the header). Default 100_000_000. */
   maxInputPixels?: number;
   /**
+   * Decode each image once at the smallest size that serves every requested model (JPEG and WebP shrink on
+   * load), instead of at full size. Default true; false exists to measure the difference (`pnpm bench`'s
+   * `bare-fulldecode`).
+   */
+  shrinkOnLoad?: boolean;
+  /**
    * Tasks that may wait for a thread; beyond it `classify` rejects with `queue_unavailable` (retryable).
    * Default: `threads * 16`.
    */
@@ -74,6 +80,7 @@ export async function createInferencePool(
     models: loaded.map(({ manifest, path }) => ({ manifest, path })),
     intraOpThreads,
     maxInputPixels,
+    shrinkOnLoad: options.shrinkOnLoad ?? true,
     testHooks: options.testHooks ?? false,
   };
   const piscina = new Piscina({

@@ -19,6 +19,16 @@ const inputSchema = z.object({
   fit: z.enum(['fill', 'cover', 'contain']).default('fill'),
   /** sharp's resize kernel. */
   kernel: z.enum(['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3']).default('linear'),
+  /**
+   * The pixel box (resized with `fit`) whose detail this model uses, when it is larger than the tensor's
+   * `width` x `height`: e.g. a dynamic-shape OCR model that reads up to 1280 px on the long side sets
+   * `{ width: 1280, height: 1280 }` with `fit: 'contain'`. The worker decodes each image once, shrinking on
+   * load to the smallest size that still serves every requested model, so this must not understate what the
+   * model reads. Default: the tensor's `width` x `height`.
+   */
+  decodeSize: z
+    .object({ width: z.number().int().positive(), height: z.number().int().positive() })
+    .optional(),
 });
 
 const classifyOutputSchema = z.object({

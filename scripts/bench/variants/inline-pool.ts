@@ -41,7 +41,11 @@ export async function createInlinePool(options: InlinePoolOptions): Promise<Infe
     pending++;
     try {
       const start = performance.now();
-      const image = await decodeImage(bytes, { maxInputPixels: options.maxInputPixels });
+      // Same decode as a pool thread: once, at the smallest size every requested model needs.
+      const image = await decodeImage(bytes, {
+        maxInputPixels: options.maxInputPixels,
+        models: names.map((n) => byName.get(n)!.manifest.input),
+      });
       const decoded = performance.now();
       const results = [];
       const models: Record<string, number> = {};
@@ -53,7 +57,7 @@ export async function createInlinePool(options: InlinePoolOptions): Promise<Infe
         models[name] = performance.now() - t0;
       }
       return {
-        image: { format: image.format, width: image.width, height: image.height },
+        image: { format: image.format, width: image.original.width, height: image.original.height },
         results,
         timings: { queueMs: 0, decodeMs: decoded - start, models, totalMs: performance.now() - start },
       };

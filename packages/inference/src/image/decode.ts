@@ -1,4 +1,5 @@
 import sharp, { type Metadata, type SharpOptions } from 'sharp';
+import { decodeTarget, type ModelInputSize } from './decode-target.ts';
 import { LabelqError } from '@labelq/errors';
 import {
   describeUnsupported,
@@ -7,19 +8,31 @@ import {
   type ImageFormat,
 } from '@labelq/contracts';
 
-/** Pixels decoded once per image: 8-bit sRGB, 3 channels (RGB), interleaved, upright. */
+/**
+ * Pixels decoded once per image: 8-bit sRGB, 3 channels (RGB), interleaved, upright, at the smallest size that
+ * serves every model the image is for (or full size). Every model resizes from this one buffer; it is the
+ * thread's single copy of the image's pixels (image properties computed in the thread read it too).
+ */
 export interface DecodedImage {
   format: ImageFormat;
-  /** Width and height after EXIF auto-orientation. */
+  /** Width and height of `data`: the upright image, shrunk on load when the models need fewer pixels. */
   width: number;
   height: number;
   /** width * height * 3 bytes, row-major RGB. */
   data: Buffer;
+  /** The upright original's size (after EXIF auto-orientation, before any shrinking): what results report. */
+  original: { width: number; height: number };
 }
 
 export interface DecodeOptions {
   /** Images with more pixels (width x height of the first frame) fail with `image_too_large`. */
   maxInputPixels: number;
+  /**
+   * The inputs of the models the pixels are for: decoding shrinks on load (JPEG DCT scaling, WebP scaled
+   * decoding, then a lanczos3 reduce) to the smallest size that serves all of them ({@link decodeTarget}).
+   * Default: none, i.e. full size.
+   */
+  models?: readonly ModelInputSize[];
 }
 
 /**
@@ -80,6 +93,8 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
   }
   const width = meta.width;
   const height = meta.pageHeight ?? meta.height;
+  // EXIF orientations 5-8 swap the axes; models and results see the upright image.
+  const upright = (meta.orientation ?? 1) >= 5 ? { width: height, height: width } : { width, height };
   if (!width || !height)
     throw new LabelqError('image_decode_failed', 'Image has no dimensions', { details: { format } });
   // Header-only check: a 20000x20000 PNG is ~1 MB compressed; we refuse it before allocating 1.2 GB.
@@ -91,9 +106,15 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
     );
   }
 
+  const target = decodeTarget(options.models ?? [], upright.width, upright.height);
   try {
-    const { data, info } = await sharp(input, sharpOptions)
-      .autoOrient()
+    let pipeline = sharp(input, sharpOptions).autoOrient();
+    // One resize in the decode pipeline lets libvips shrink on load (libjpeg decodes at 1/2, 1/4 or 1/8 scale,
+    // libwebp at any scale): a 12 MP phone photo is never materialised at full size. The target is in upright
+    // pixels: sharp applies the EXIF rotation first. Lanczos3 (sharp's default) keeps the detail the models'
+    // own resize then samples from.
+    if (target !== undefined) pipeline = pipeline.resize(target.width, target.height, { fit: 'fill' });
+    const { data, info } = await pipeline
       .flatten({ background: FLATTEN_BACKGROUND })
       .toColourspace('srgb')
       .removeAlpha()
@@ -102,7 +123,7 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeOptions): Pr
     if (info.channels !== 3) {
       throw new LabelqError('image_decode_failed', `Decoded to ${info.channels} channels, expected 3`);
     }
-    return { format, width: info.width, height: info.height, data };
+    return { format, width: info.width, height: info.height, data, original: upright };
   } catch (err) {
     throw decodeError(err, format);
   }

@@ -10,6 +10,8 @@ export interface ThreadInit {
   /** onnxruntime intra-op threads per session. */
   intraOpThreads: number;
   maxInputPixels: number;
+  /** Decode at the smallest size the requested models need (true) or always at full size (false). */
+  shrinkOnLoad: boolean;
   /** Enables the `exit` task, which kills its thread; only tests set it. */
   testHooks: boolean;
 }

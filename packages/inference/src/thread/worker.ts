@@ -33,20 +33,28 @@ function now(): number {
 
 async function classify(task: ClassifyTask): Promise<ClassifyOutput> {
   const start = now();
-  const image = await decodeImage(task.bytes, { maxInputPixels: init.maxInputPixels });
-  const decoded = now();
-  const results = [];
-  const timings: Record<string, number> = {};
-  for (const name of task.models) {
+  const requested = task.models.map((name) => {
     const model = models.get(name);
     // The pool validates names; reaching this means the pool and its threads disagree (a bug).
     if (model === undefined) throw new Error(`model ${name} is not loaded in thread ${threadId}`);
+    return model;
+  });
+  // Decoded once, at the smallest size that serves every requested model: the one copy of this image's pixels
+  // in the thread, which every model (and anything else computed from pixels) reads.
+  const image = await decodeImage(task.bytes, {
+    maxInputPixels: init.maxInputPixels,
+    ...(init.shrinkOnLoad ? { models: requested.map((m) => m.manifest.input) } : {}),
+  });
+  const decoded = now();
+  const results = [];
+  const timings: Record<string, number> = {};
+  for (const model of requested) {
     const t0 = now();
     results.push(await runModel(model, image, { topK: task.topK, minConfidence: task.minConfidence }));
-    timings[name] = now() - t0;
+    timings[model.manifest.name] = now() - t0;
   }
   return {
-    image: { format: image.format, width: image.width, height: image.height },
+    image: { format: image.format, width: image.original.width, height: image.original.height },
     results,
     queueMs: Math.max(0, start - task.submittedAt),
     decodeMs: decoded - start,
