@@ -26,6 +26,8 @@ export function testEnv(o: TestEnvOptions): Record<string, string> {
     S3_BUCKET: o.bucket,
     S3_CHECKSUMS: 'WHEN_REQUIRED',
     MODELS_DIR: modelsDir,
+    // Tests run many workers at once: each gets a free port for its HTTP endpoint.
+    WORKER_HTTP_PORT: '0',
     ...(o.prefix
       ? { S3_UPLOADS_PREFIX: `${o.prefix}/uploads/`, S3_RESULTS_PREFIX: `${o.prefix}/results/` }
       : {}),

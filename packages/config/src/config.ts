@@ -35,6 +35,8 @@ export interface Config {
     maxStalledCount: number;
     keepCompletedSeconds: number;
     keepFailedSeconds: number;
+    /** The worker's HTTP endpoint (/healthz, /readyz, /metrics); port 0 picks a free one. */
+    http: { host: string; port: number };
   };
   moderation: { policyFile: string | undefined };
   tags: { minConfidence: number };
@@ -113,6 +115,7 @@ export function loadConfig(
       maxStalledCount: e.MAX_STALLED_COUNT,
       keepCompletedSeconds: e.KEEP_COMPLETED_SECONDS,
       keepFailedSeconds: e.KEEP_FAILED_SECONDS,
+      http: { host: e.WORKER_HTTP_HOST, port: e.WORKER_HTTP_PORT },
     },
     moderation: { policyFile: e.MODERATION_POLICY_FILE },
     tags: { minConfidence: e.TAG_MIN_CONFIDENCE },

@@ -123,6 +123,14 @@ export const envSchema = z.object({
   /** Failed jobs kept in Redis this many seconds. Default 604800. */
   KEEP_FAILED_SECONDS: int(0).default(604_800),
 
+  /** Listen address of the worker's HTTP endpoint (/healthz, /readyz, /metrics). Default `0.0.0.0`. */
+  WORKER_HTTP_HOST: z.string().default('0.0.0.0'),
+  /**
+   * Port of the worker's HTTP endpoint (/healthz, /readyz, /metrics); 0 picks a free one (several workers on one
+   * host, tests), and the worker logs the URL it got. Default 9464.
+   */
+  WORKER_HTTP_PORT: int(0).default(9464),
+
   /** JSON file overriding the moderation policy's thresholds; unset for the calibrated defaults. */
   MODERATION_POLICY_FILE: z.string().optional(),
   /** Labels below this confidence are not written as S3 tags. Default 0.3. */

@@ -2,3 +2,5 @@ export { createWorkerRuntime, type WorkerRuntime, type WorkerRuntimeDeps } from 
 export { createProcessor, type ProcessorDeps } from './processor.ts';
 export { ByteBudget } from './byte-budget.ts';
 export { labelqTags } from './tags.ts';
+export { startWorkerHttp, type WorkerHttp, type WorkerReadinessCheck } from './http.ts';
+export { createWorkerMetrics, type WorkerMetrics } from './metrics.ts';

@@ -3,7 +3,9 @@
 import { loadConfig } from '@labelq/config';
 import { toLabelqError } from '@labelq/errors';
 import { pino } from 'pino';
-import { createWorkerRuntime } from './runtime.ts';
+import { startWorkerHttp, type WorkerHttp } from './http.ts';
+import { createWorkerMetrics } from './metrics.ts';
+import { createWorkerRuntime, type WorkerRuntime } from './runtime.ts';
 
 const config = (() => {
   try {
@@ -15,9 +17,30 @@ const config = (() => {
 })();
 const logger = pino({ level: config.logLevel, base: { service: 'worker', pid: process.pid } });
 
-let runtime;
+// The HTTP endpoint comes up before the start checks (model loading takes seconds): /healthz answers at once,
+// /readyz says `starting` until the runtime exists, then the runtime's own checks.
+const metrics = createWorkerMetrics();
+let runtime: WorkerRuntime | undefined;
+let http: WorkerHttp;
 try {
-  runtime = await createWorkerRuntime(config, { logger });
+  http = await startWorkerHttp({
+    host: config.worker.http.host,
+    port: config.worker.http.port,
+    registry: metrics.registry,
+    logger,
+    checks: () =>
+      runtime?.readiness ?? [
+        { name: 'started', check: () => Promise.reject(new Error('start checks running')) },
+      ],
+  });
+  logger.info({ url: http.url }, 'worker http listening');
+} catch (err) {
+  logger.fatal({ err }, `worker http endpoint could not listen on port ${config.worker.http.port}`);
+  process.exit(1);
+}
+
+try {
+  runtime = await createWorkerRuntime(config, { logger, metrics });
 } catch (err) {
   const e = toLabelqError(err);
   logger.fatal({ code: e.code, err }, `worker refused to start: ${e.code}: ${e.message}`);
@@ -34,7 +57,8 @@ const shutdown = (signal: NodeJS.Signals): void => {
   }
   logger.info({ signal }, 'shutting down: finishing in-flight jobs');
   rt.close().then(
-    (drained) => {
+    async (drained) => {
+      await http.close();
       logger.info({ drained }, 'worker stopped');
       process.exit(0);
     },

@@ -10,6 +10,10 @@ import { Redis } from 'ioredis';
 import { LabelqError } from '@labelq/errors';
 import type { Logger } from 'pino';
 import { ByteBudget } from './byte-budget.ts';
+import type { WorkerReadinessCheck } from './http.ts';
+import { instrumentProcessor } from './instrument.ts';
+import { createWorkerMetrics, type WorkerMetrics } from './metrics.ts';
+import { readinessChecks } from './readiness.ts';
 import { createProcessor } from './processor.ts';
 
 /** One connection attempt, no retries: an unreachable Redis fails the start instead of retrying forever. */
@@ -41,12 +45,20 @@ export interface WorkerRuntimeDeps {
   pool?: InferencePool;
   /** An existing store (the caller keeps ownership). Default: one built from config.s3. */
   store?: ObjectStore;
+  /** Where the job metrics go (main.ts makes it before the start checks, to serve it early). Default: a new one. */
+  metrics?: WorkerMetrics;
 }
 
 export interface WorkerRuntime {
   worker: Worker<StoredJobPayload, ResultDocument>;
   pool: InferencePool;
   store: ObjectStore;
+  /** The worker's Prometheus metrics (served by `startWorkerHttp`). */
+  metrics: WorkerMetrics;
+  /** What `/readyz` checks: pool threads and models, Redis, the results bucket, not draining. */
+  readiness: readonly WorkerReadinessCheck[];
+  /** True once close() was called (the worker finishes in-flight jobs and takes no new ones). */
+  readonly draining: boolean;
   /**
    * Stops taking jobs, waits up to config.worker.shutdownTimeoutMs for in-flight ones (then abandons them:
    * their locks expire and another worker takes them over), closes what this runtime created. Idempotent.
@@ -99,18 +111,35 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
     // Aborted when the shutdown deadline abandons in-flight jobs: their S3 requests stop and they write no
     // failure document (another worker re-runs them once their locks expire).
     const abandon = new AbortController();
+    const metrics = deps.metrics ?? createWorkerMetrics();
+    const jobState = { active: 0 };
+    let closing: Promise<boolean> | undefined;
+    metrics.observe({
+      threads: () => pool.threads,
+      poolTasks: () => pool.pending,
+      bytesInFlight: () => budget.inUse,
+      bytesCapacity: () => budget.capacity,
+      activeJobs: () => jobState.active,
+      concurrency: () => config.worker.concurrency,
+      draining: () => closing !== undefined,
+    });
     const worker = new Worker<StoredJobPayload, ResultDocument>(
       config.queue.name,
-      createProcessor({
-        config,
-        pool,
-        store,
-        policy,
-        budget,
-        logger: log,
-        abandoned: abandon.signal,
-        openJobs: new OpenJobs(connection, config.redis.keyPrefix),
-      }),
+      instrumentProcessor(
+        createProcessor({
+          config,
+          pool,
+          store,
+          policy,
+          budget,
+          logger: log,
+          abandoned: abandon.signal,
+          openJobs: new OpenJobs(connection, config.redis.keyPrefix),
+        }),
+        metrics,
+        jobState,
+        abandon.signal,
+      ),
       {
         connection,
         prefix: config.queue.prefix,
@@ -134,6 +163,12 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
       log.debug({ jobId: job?.id, attemptsMade: job?.attemptsMade, reason: err.message }, 'job failed'),
     );
     worker.on('error', (err) => log.error({ err }, 'worker error'));
+    worker.on('stalled', (jobId) => {
+      metrics.stalled.inc();
+      log.warn({ jobId }, 'stalled job moved back (its worker died or hung)');
+    });
+    const readiness = readinessChecks({ config, pool, store, isDraining: () => closing !== undefined });
+    owned.push(() => readiness.close());
     void worker.run().catch((err: unknown) => log.error({ err }, 'worker stopped with an error'));
     await worker.waitUntilReady();
     log.info(
@@ -147,7 +182,6 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
       'worker started',
     );
 
-    let closing: Promise<boolean> | undefined;
     const close = (): Promise<boolean> =>
       (closing ??= (async () => {
         let timer: NodeJS.Timeout | undefined;
@@ -171,7 +205,17 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
         await closeOwned(!drained);
         return drained;
       })());
-    return { worker, pool, store, close };
+    return {
+      worker,
+      pool,
+      store,
+      metrics,
+      readiness: readiness.checks,
+      get draining() {
+        return closing !== undefined;
+      },
+      close,
+    };
   } catch (err) {
     await closeOwned();
     throw err;

@@ -1,0 +1,159 @@
+// Every Prometheus metric the worker exports, in one place (other features add theirs here). Names follow
+// Prometheus conventions: `labelq_worker_` prefix, base units in the name (`_seconds`, `_bytes`), `_total` for
+// counters. Labels are bounded: an outcome, an error code from the registry, a model name from the loaded
+// manifests, a purpose. Never an image id, a job id, a tenant or anything a client wrote.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Seconds: a fast stage (decode, per-model inference, S3 round trips) from 1 ms to 30 s. */
+const STAGE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Seconds: time spent queued or end to end, from 10 ms to 6 h (a bulk backlog). */
+const WAIT_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600];
+
+/** What the worker's gauges read at scrape time. */
+export interface WorkerGaugeSources {
+  /** Pool threads. */
+  threads(): number;
+  /** Pool tasks running or queued. */
+  poolTasks(): number;
+  /** Bytes reserved in the byte budget (downloaded, not yet classified). */
+  bytesInFlight(): number;
+  /** The byte budget's capacity. */
+  bytesCapacity(): number;
+  /** Jobs this process is running. */
+  activeJobs(): number;
+  /** WORKER_CONCURRENCY. */
+  concurrency(): number;
+  /** True once shutdown started. */
+  draining(): boolean;
+}
+
+export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
+
+/**
+ * A registry with the worker's metrics and the process defaults (CPU, RSS, heap, GC, event-loop delay as
+ * `nodejs_eventloop_lag_*`). One registry per runtime, so tests can run several in one process.
+ */
+export function createWorkerMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+  const registers = [registry];
+  const sources: { current?: WorkerGaugeSources } = {};
+  const read = (f: (s: WorkerGaugeSources) => number): number =>
+    sources.current === undefined ? 0 : f(sources.current);
+
+  const metrics = {
+    registry,
+    /** Attempts by outcome: completed, reused (result document reused for an unchanged ETag), retried, failed, abandoned. */
+    jobs: new Counter({
+      name: 'labelq_worker_jobs_total',
+      help: 'Job attempts by outcome: completed, reused, retried (failed, will run again), failed (for good), abandoned (shutdown deadline)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    /** Failed attempts by error code and whether the failure was final. */
+    failures: new Counter({
+      name: 'labelq_worker_job_failures_total',
+      help: 'Failed job attempts by error code; final="true" when the job failed for good',
+      labelNames: ['code', 'final'] as const,
+      registers,
+    }),
+    stalled: new Counter({
+      name: 'labelq_worker_stalled_jobs_total',
+      help: "Jobs this worker's stalled-job check found with an expired lock (their worker died or hung) and moved back",
+      registers,
+    }),
+    queueWait: new Histogram({
+      name: 'labelq_worker_queue_wait_seconds',
+      help: "From submission to a worker starting the job's first attempt",
+      labelNames: ['purpose'] as const,
+      buckets: WAIT_BUCKETS,
+      registers,
+    }),
+    download: new Histogram({
+      name: 'labelq_worker_download_seconds',
+      help: 'Reading the source object from S3',
+      buckets: STAGE_BUCKETS,
+      registers,
+    }),
+    budgetWait: new Histogram({
+      name: 'labelq_worker_byte_budget_wait_seconds',
+      help: 'Waiting for room in WORKER_MAX_BYTES_IN_FLIGHT before the download',
+      buckets: STAGE_BUCKETS,
+      registers,
+    }),
+    poolWait: new Histogram({
+      name: 'labelq_worker_pool_queue_wait_seconds',
+      help: 'Waiting for a free inference pool thread',
+      buckets: STAGE_BUCKETS,
+      registers,
+    }),
+    decode: new Histogram({
+      name: 'labelq_worker_decode_seconds',
+      help: 'Decoding the image in a pool thread',
+      buckets: STAGE_BUCKETS,
+      registers,
+    }),
+    inference: new Histogram({
+      name: 'labelq_worker_inference_seconds',
+      help: 'One model on one image in a pool thread (preprocessing and session.run)',
+      labelNames: ['model'] as const,
+      buckets: STAGE_BUCKETS,
+      registers,
+    }),
+    writeBack: new Histogram({
+      name: 'labelq_worker_write_back_seconds',
+      help: 'Writing the result document and the S3 tags',
+      buckets: STAGE_BUCKETS,
+      registers,
+    }),
+    attempt: new Histogram({
+      name: 'labelq_worker_attempt_duration_seconds',
+      help: 'One attempt in this worker, start to finish, by outcome',
+      labelNames: ['outcome'] as const,
+      buckets: STAGE_BUCKETS,
+      registers,
+    }),
+    endToEnd: new Histogram({
+      name: 'labelq_worker_end_to_end_seconds',
+      help: 'From submission to the result written, for completed jobs',
+      labelNames: ['purpose'] as const,
+      buckets: WAIT_BUCKETS,
+      registers,
+    }),
+    /** Connects the gauges to the runtime's live state (read at scrape time). */
+    observe(s: WorkerGaugeSources): void {
+      sources.current = s;
+    },
+  };
+
+  const gauge = (name: string, help: string, value: (s: WorkerGaugeSources) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read(value));
+      },
+    });
+  };
+  gauge('labelq_worker_pool_threads', 'Inference pool threads', (s) => s.threads());
+  gauge('labelq_worker_pool_tasks', 'Inference pool tasks running or queued', (s) => s.poolTasks());
+  gauge('labelq_worker_pool_queue_length', 'Inference pool tasks waiting for a thread', (s) =>
+    Math.max(0, s.poolTasks() - s.threads()),
+  );
+  gauge('labelq_worker_pool_utilization_ratio', 'Busy inference pool threads / threads (0 to 1)', (s) =>
+    s.threads() === 0 ? 0 : Math.min(s.poolTasks(), s.threads()) / s.threads(),
+  );
+  gauge('labelq_worker_bytes_in_flight_bytes', 'Image bytes downloaded and not yet classified', (s) =>
+    s.bytesInFlight(),
+  );
+  gauge('labelq_worker_bytes_in_flight_limit_bytes', 'WORKER_MAX_BYTES_IN_FLIGHT', (s) => s.bytesCapacity());
+  gauge('labelq_worker_active_jobs', 'Jobs this process is running', (s) => s.activeJobs());
+  gauge('labelq_worker_concurrency', 'WORKER_CONCURRENCY: jobs this process runs at most', (s) =>
+    s.concurrency(),
+  );
+  gauge('labelq_worker_draining', '1 while the worker shuts down (finishing in-flight jobs)', (s) =>
+    s.draining() ? 1 : 0,
+  );
+  return metrics;
+}
