@@ -32,7 +32,7 @@ Starts Redis (or uses the one at REDIS_URL / 127.0.0.1:6379), an embedded S3, th
 keeps them running until Ctrl-C.
   --port N        API port (default: API_PORT, else 8080; 0 picks a free port). The API listens on API_HOST,
                   default 127.0.0.1 (this machine only).
-  --json          print one JSON line when ready (apiUrl, apiKey, redisUrl, s3: endpoint, region, bucket,
+  --json          print one JSON line when ready (apiUrl, apiKey, workerUrl, redisUrl, s3: endpoint, region, bucket,
                   accessKeyId, secretAccessKey) instead of the instructions; logs still go to stderr (run it as
                   \`pnpm -s serve --json\`: without -s pnpm prints its own banner on stdout first)
   --data-dir DIR  where the embedded S3 keeps its data (DIR/s3; default .data)
@@ -117,6 +117,7 @@ function readyText(stack: Stack): string {
   return `labelq is running; Ctrl-C stops it.
 
   API        ${apiUrl}   (OpenAPI: ${apiUrl}/docs/json)
+  worker     ${stack.workerUrl}   (/healthz, /readyz, /metrics)
   API key    ${stack.apiKey}
              tenant default, every scope; revoked when this stops${config.access.disabled ? ' (AUTH_DISABLED=true: not checked)' : ''}
   models     ${stack.models.join(', ')}
@@ -139,6 +140,7 @@ function readyJson(stack: Stack): string {
   return JSON.stringify({
     apiUrl: stack.apiUrl,
     apiKey: stack.apiKey,
+    workerUrl: stack.workerUrl,
     redisUrl: stack.redis.url,
     s3: {
       endpoint: s3.endpoint,

@@ -153,6 +153,7 @@ const env: Record<string, string> = {
   MODELS_DIR: join(root, 'models'),
   API_HOST: '127.0.0.1',
   API_PORT: '0',
+  WORKER_HTTP_PORT: '0',
   ...(values.models ? { MODELS: values.models } : {}),
 };
 

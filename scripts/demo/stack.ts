@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { configuredModelNames, startApi, type ApiServer } from '@labelq/api';
 import { loadConfig, type Config } from '@labelq/config';
 import {
+  freePort,
   pingRedis,
   resolveRedis,
   S3RVER_CREDENTIALS,
@@ -64,6 +65,8 @@ export interface Stack {
   apiUrl: string;
   api: ApiServer;
   worker: ServiceProcess;
+  /** The worker's HTTP endpoint (`/healthz`, `/readyz`, `/metrics`), on a free loopback port unless set. */
+  workerUrl: string;
   s3: S3rverHandle;
   /** The folder s3rver keeps its buckets in. */
   s3Dir: string;
@@ -173,9 +176,16 @@ export async function startStack(options: StackOptions, logger: Logger): Promise
       options.workerLogFile === undefined ? join(root, '.data', 'demo-worker.log') : options.workerLogFile;
     if (workerLog !== null) await mkdir(join(workerLog, '..'), { recursive: true });
     const workersBefore = await countWorkers(config);
+    // A free port unless WORKER_HTTP_PORT names one: the embedded stack must start next to anything else.
+    const workerHost = env.WORKER_HTTP_HOST ?? '127.0.0.1';
+    const workerPort =
+      env.WORKER_HTTP_PORT !== undefined && env.WORKER_HTTP_PORT !== '0'
+        ? Number(env.WORKER_HTTP_PORT)
+        : await freePort(workerHost === '0.0.0.0' ? '127.0.0.1' : workerHost);
+    const workerUrl = `http://${workerHost === '0.0.0.0' ? '127.0.0.1' : workerHost}:${workerPort}`;
     const worker = spawnService('worker', {
       root,
-      env,
+      env: { ...env, WORKER_HTTP_HOST: workerHost, WORKER_HTTP_PORT: String(workerPort) },
       ...(workerLog !== null ? { logFile: workerLog } : {}),
       ...(options.workerOutput ? { output: options.workerOutput } : {}),
     });
@@ -194,6 +204,7 @@ export async function startStack(options: StackOptions, logger: Logger): Promise
       apiUrl: api.url,
       api,
       worker,
+      workerUrl,
       s3,
       s3Dir,
       redis,

@@ -19,6 +19,7 @@ import { runScript } from '../helpers/run-script.ts';
 interface ServeLine {
   apiUrl: string;
   apiKey: string;
+  workerUrl: string;
   redisUrl: string;
   s3: { endpoint: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string };
 }
@@ -123,12 +124,12 @@ describe('pnpm serve --json', () => {
   }
 
   it('prints one JSON line with the API, its key, Redis and the embedded S3', async () => {
-    expect(Object.keys(line).sort()).toEqual(['apiKey', 'apiUrl', 'redisUrl', 's3']);
+    expect(Object.keys(line).sort()).toEqual(['apiKey', 'apiUrl', 'redisUrl', 's3', 'workerUrl']);
     expect(line.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(line.apiKey).toMatch(/^lq_live_/);
     expect(await verifyKey()).toMatchObject({
       tenant: 'default',
-      scopes: ['submit', 'read', 'review', 'admin'],
+      scopes: ['submit', 'read', 'review', 'admin', 'metrics', 'operator'],
       buckets: undefined,
     });
     expect(line.redisUrl).toBe(testRedisUrl());
@@ -176,8 +177,12 @@ describe('pnpm serve --json', () => {
     }
   }
 
-  it('classifies an upload (the worker runs)', async () => {
+  it('classifies an upload (the worker runs), and the worker URL serves its health and metrics', async () => {
     expect((await classify(readPhoto('chelsea'))).status).toBe('completed');
+    expect(line.workerUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect((await fetch(`${line.workerUrl}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${line.workerUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^labelq_worker_jobs_total\{outcome="completed"\} [1-9]/m);
   });
 
   it('passes LOG_LEVEL=debug to the API and the worker, logging to stderr only', async () => {

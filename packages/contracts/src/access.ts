@@ -3,9 +3,15 @@ import { tenantIdSchema } from './job-payload.ts';
 
 /**
  * What an API key may do. `submit`: POST images and jobs; `read`: GET images and models; `review`: decide
- * human-review cases; `admin`: manage the tenant's keys.
+ * human-review cases; `admin`: manage the tenant's keys. The last two reach across tenants, so a tenant's
+ * `admin` cannot grant them (only a key holding `operator`, or the `labelq keys` CLI): `metrics`: read
+ * queue-wide figures (queue depth for autoscaling, the dashboard's overview), nothing of any tenant's images;
+ * `operator`: queue-wide operations (pause, resume, retry, clean, drain, the raw queue view).
  */
-export const SCOPES = ['submit', 'read', 'review', 'admin'] as const;
+export const SCOPES = ['submit', 'read', 'review', 'admin', 'metrics', 'operator'] as const;
+
+/** Scopes that reach across tenants: only a key with `operator` (or the CLI) may grant them. */
+export const OPERATOR_SCOPES: readonly Scope[] = ['metrics', 'operator'];
 export const scopeSchema = z.enum(SCOPES);
 export type Scope = z.infer<typeof scopeSchema>;
 

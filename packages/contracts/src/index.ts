@@ -6,3 +6,4 @@ export * from './job-payload.ts';
 export * from './documents.ts';
 export * from './api.ts';
 export * from './access.ts';
+export * from './operations.ts';

@@ -8,3 +8,5 @@ export {
   enqueueClassify,
   type ClassifyQueue,
 } from './queue.ts';
+export { queueDepth } from './depth.ts';
+export { QueueAdmin, type QueueAdminOptions } from './admin.ts';

@@ -10,6 +10,8 @@ import { zodValidatorCompiler } from './http/validation.ts';
 import { healthRoutes } from './routes/health.ts';
 import { uploadBodyDoc } from './routes/images.ts';
 import { v1Routes } from './routes/v1.ts';
+import { createApiMetrics } from './metrics/api-metrics.ts';
+import { installHttpMetrics } from './metrics/http-metrics.ts';
 
 /** Default for {@link ApiDeps.dependencyTimeoutMs}. */
 export const DEFAULT_DEPENDENCY_TIMEOUT_MS = 1000;
@@ -95,6 +97,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         { name: 'models', description: 'The models workers load' },
         { name: 'health', description: 'Liveness and readiness' },
         { name: 'keys', description: "API keys of the caller's tenant (scope admin)" },
+        {
+          name: 'queue',
+          description: 'The queue across tenants: depth (scope metrics), operations (scope operator)',
+        },
       ],
       components: {
         securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'lq_live_… API key' } },
@@ -112,6 +118,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.get('/docs/json', { schema: { hide: true } }, () => app.swagger());
 
+  // First: its onResponse hook must time every route registered after it.
+  installHttpMetrics(app, deps.metrics ?? createApiMetrics({ queue: deps.queue, timeoutMs }));
   healthRoutes(app, deps.readiness ?? [], timeoutMs);
   await app.register(v1Routes, { prefix: '/v1', deps, timeoutMs });
   return app;

@@ -4,6 +4,7 @@ import type { ClassifyQueue } from '@labelq/queue';
 import type { KeyStore, OpenJobs } from '@labelq/access';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { ApiMetrics } from './metrics/api-metrics.ts';
 
 /** The few object-store operations the API needs, on the configured bucket (adapted from @labelq/storage). */
 export interface ApiStorage {
@@ -46,4 +47,6 @@ export interface ApiDeps {
   openJobs?: OpenJobs;
   /** Per-key request rate limit, counted in this Redis so it holds across API replicas. Absent: none. */
   rateLimit?: { redis: Redis; perMinute: number; prefix: string };
+  /** Prometheus metrics served at `/metrics`. Default: a registry of this app's own. */
+  metrics?: ApiMetrics;
 }

@@ -3,6 +3,7 @@ import {
   apiKeyInfoSchema,
   createApiKeyRequestSchema,
   createdApiKeySchema,
+  OPERATOR_SCOPES,
 } from '@labelq/contracts';
 import { LabelqError } from '@labelq/errors';
 import type { FastifyInstance } from 'fastify';
@@ -50,6 +51,15 @@ export function keyRoutes(app: FastifyInstance, deps: ApiDeps): void {
           {
             details: { buckets: outside },
           },
+        );
+      }
+      // Queue-wide scopes reach across tenants: a tenant's admin cannot hand them out.
+      const crossTenant = body.scopes.filter((s) => OPERATOR_SCOPES.includes(s));
+      if (crossTenant.length > 0 && !principal.scopes.includes('operator')) {
+        throw new LabelqError(
+          'insufficient_scope',
+          `Only a key with the "operator" scope may grant ${crossTenant.join(', ')} (or use labelq keys create)`,
+          { details: { scopes: crossTenant } },
         );
       }
       const created = await store().create({

@@ -7,6 +7,7 @@ import { imageRoutes } from './images.ts';
 import { jobRoutes } from './jobs.ts';
 import { keyRoutes } from './keys.ts';
 import { modelRoutes } from './models.ts';
+import { queueRoutes } from './queue.ts';
 
 export interface V1Options {
   deps: ApiDeps;
@@ -42,4 +43,5 @@ export const v1Routes: FastifyPluginAsync<V1Options> = async (app, { deps, timeo
   jobRoutes(app, deps, timeoutMs);
   modelRoutes(app, deps);
   keyRoutes(app, deps);
+  queueRoutes(app, deps, timeoutMs);
 };
