@@ -1,1 +1,14 @@
-export {};
+export { BatchStore, progressRate, type BatchSpec, type BatchState, type BatchAction } from './store.ts';
+export { batchKeys, tenantIndexKey, controlQueueName, pageKey, reportKeys } from './keys.ts';
+export { filterReason, type ListedObject } from './filter.ts';
+export { existingResult, isCurrent, modeDecision, type ExistingResult, type CurrentTruth } from './mode.ts';
+export { parseManifestLine, manifestFormat, type ManifestLine, type ManifestFormat } from './manifest.ts';
+export { inFlight, windowSpace, type WindowCounts } from './window.ts';
+export { readPrefixPage, readManifestPage, type SourcePage, type SourceEntry } from './source.ts';
+export { runBatch, BATCH_PRIORITY, type RunnerDeps, type BatchFinishedHook } from './runner.ts';
+export { createBatchRole, type BatchRole } from './role.ts';
+export { createControlQueue, startBatchRun, type ControlQueue, type ControlJob } from './control.ts';
+export { withBatchOutcomes } from './record.ts';
+export { batchOutcomes, csvHeader, csvRow, type OutcomeDeps } from './outcomes.ts';
+export { writeReport } from './report.ts';
+export { onBatchFinished } from './finished.ts';

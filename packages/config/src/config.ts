@@ -40,6 +40,13 @@ export interface Config {
   };
   moderation: { policyFile: string | undefined };
   tags: { minConfidence: number };
+  batch: {
+    window: number;
+    pageSize: number;
+    lookupConcurrency: number;
+    runners: number;
+    reportsPrefix: string;
+  };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -119,5 +126,12 @@ export function loadConfig(
     },
     moderation: { policyFile: e.MODERATION_POLICY_FILE },
     tags: { minConfidence: e.TAG_MIN_CONFIDENCE },
+    batch: {
+      window: e.BATCH_WINDOW,
+      pageSize: Math.min(1000, e.BATCH_PAGE_SIZE),
+      lookupConcurrency: e.BATCH_LOOKUP_CONCURRENCY,
+      runners: e.BATCH_RUNNERS,
+      reportsPrefix: e.BATCH_REPORTS_PREFIX,
+    },
   });
 }

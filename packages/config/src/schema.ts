@@ -135,6 +135,17 @@ export const envSchema = z.object({
   MODERATION_POLICY_FILE: z.string().optional(),
   /** Labels below this confidence are not written as S3 tags. Default 0.3. */
   TAG_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.3),
+
+  /** Most classify jobs one batch may have queued and unfinished at once; listing goes on as they finish. Default 1000. */
+  BATCH_WINDOW: int(1).default(1000),
+  /** Objects per listing page (ListObjectsV2 MaxKeys, at most 1000) and manifest lines per page. Default 1000. */
+  BATCH_PAGE_SIZE: int(1).default(1000),
+  /** S3 reads at once when a batch decides `missing`/`stale` from the result documents. Default 32. */
+  BATCH_LOOKUP_CONCURRENCY: int(1).default(32),
+  /** Batches one worker process runs (lists and queues) at once; 0 turns the batch role off there. Default 4. */
+  BATCH_RUNNERS: int(0).default(4),
+  /** Key prefix (results bucket) of batch item pages and completion reports. Default `reports/`. */
+  BATCH_REPORTS_PREFIX: z.string().default('reports/'),
 });
 
 export type Env = z.infer<typeof envSchema>;

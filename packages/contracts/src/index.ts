@@ -7,3 +7,4 @@ export * from './documents.ts';
 export * from './api.ts';
 export * from './access.ts';
 export * from './operations.ts';
+export * from './batch.ts';

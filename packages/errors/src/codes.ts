@@ -72,6 +72,18 @@ export const ERROR_CODES = {
   queue_unavailable: { status: 503, retryable: true, message: 'The queue is unavailable' },
   inference_failed: { status: 500, retryable: true, message: 'Inference failed' },
   timeout: { status: 504, retryable: true, message: 'The operation timed out' },
+  // Batches. `manifest_invalid` already names a bad model manifest, so batch manifests get codes of their own.
+  manifest_line_invalid: {
+    status: 422,
+    retryable: false,
+    message: 'A line of the batch manifest is not a valid entry',
+  },
+  manifest_unreadable: { status: 422, retryable: false, message: 'The batch manifest cannot be read' },
+  batch_state_conflict: {
+    status: 409,
+    retryable: false,
+    message: 'The batch is not in a state that allows this',
+  },
   // A bug or an unforeseen failure: retrying the same work would most likely fail the same way.
   internal: { status: 500, retryable: false, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;

@@ -5,6 +5,7 @@ import type { KeyStore, OpenJobs } from '@labelq/access';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ApiMetrics } from './metrics/api-metrics.ts';
+import type { BatchApiDeps } from './batch/deps.ts';
 
 /** The few object-store operations the API needs, on the configured bucket (adapted from @labelq/storage). */
 export interface ApiStorage {
@@ -49,4 +50,6 @@ export interface ApiDeps {
   rateLimit?: { redis: Redis; perMinute: number; prefix: string };
   /** Prometheus metrics served at `/metrics`. Default: a registry of this app's own. */
   metrics?: ApiMetrics;
+  /** Batches (`/v1/batches`). Absent: those routes are not registered. */
+  batches?: BatchApiDeps;
 }

@@ -9,6 +9,7 @@ import { buildApp } from './app.ts';
 import { configuredModels } from './models.ts';
 import { createApiRedis } from './redis.ts';
 import { createApiStorage } from './storage-s3.ts';
+import { createBatchApi } from './batch/wire.ts';
 
 export interface ApiServer {
   app: FastifyInstance;
@@ -73,7 +74,9 @@ export async function startApi(
   const queue = createClassifyQueue(config, redis);
   queue.on('error', (err) => logger.debug({ err: err.message }, 'queue error'));
   const storage = createApiStorage(config);
+  const batches = createBatchApi(config, redis);
   const shutdownQueue = async (): Promise<void> => {
+    await batches.close();
     await queue.close().catch(() => undefined);
     redis.disconnect();
     storage.destroy();
@@ -95,6 +98,7 @@ export async function startApi(
       models,
       ...(keys !== undefined ? { keys } : {}),
       openJobs: new OpenJobs(redis, config.redis.keyPrefix),
+      batches: batches.deps,
       rateLimit: { redis, perMinute: config.access.rateLimitPerMinute, prefix: config.redis.keyPrefix },
       readiness: [
         { name: 'redis', check: async () => void (await redis.ping()) },

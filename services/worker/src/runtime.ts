@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { ByteBudget } from './byte-budget.ts';
 import type { WorkerReadinessCheck } from './http.ts';
 import { instrumentProcessor } from './instrument.ts';
+import { startBatchRole, withBatchOutcomes } from './batch-role.ts';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.ts';
 import { readinessChecks } from './readiness.ts';
 import { createProcessor } from './processor.ts';
@@ -125,20 +126,26 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
     });
     const worker = new Worker<StoredJobPayload, ResultDocument>(
       config.queue.name,
-      instrumentProcessor(
-        createProcessor({
-          config,
-          pool,
-          store,
-          policy,
-          budget,
-          logger: log,
-          abandoned: abandon.signal,
-          openJobs: new OpenJobs(connection, config.redis.keyPrefix),
-        }),
-        metrics,
-        jobState,
+      withBatchOutcomes(
+        config,
+        connection,
+        log,
         abandon.signal,
+        instrumentProcessor(
+          createProcessor({
+            config,
+            pool,
+            store,
+            policy,
+            budget,
+            logger: log,
+            abandoned: abandon.signal,
+            openJobs: new OpenJobs(connection, config.redis.keyPrefix),
+          }),
+          metrics,
+          jobState,
+          abandon.signal,
+        ),
       ),
       {
         connection,
@@ -167,6 +174,9 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
       metrics.stalled.inc();
       log.warn({ jobId }, 'stalled job moved back (its worker died or hung)');
     });
+    // The batch role (BATCH_RUNNERS > 0): lists and queues batches; any worker replica can pick one up.
+    const batchRole = startBatchRole({ config, connection, store, pool, policy, logger: log });
+    if (batchRole !== undefined) owned.push(() => batchRole.close());
     const readiness = readinessChecks({ config, pool, store, isDraining: () => closing !== undefined });
     owned.push(() => readiness.close());
     void worker.run().catch((err: unknown) => log.error({ err }, 'worker stopped with an error'));

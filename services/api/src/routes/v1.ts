@@ -3,6 +3,7 @@ import { LabelqError } from '@labelq/errors';
 import type { FastifyPluginAsync } from 'fastify';
 import { authenticate } from '../auth/hook.ts';
 import type { ApiDeps } from '../deps.ts';
+import { batchRoutes } from './batches.ts';
 import { imageRoutes } from './images.ts';
 import { jobRoutes } from './jobs.ts';
 import { keyRoutes } from './keys.ts';
@@ -44,4 +45,5 @@ export const v1Routes: FastifyPluginAsync<V1Options> = async (app, { deps, timeo
   modelRoutes(app, deps);
   keyRoutes(app, deps);
   queueRoutes(app, deps, timeoutMs);
+  batchRoutes(app, deps, timeoutMs);
 };
