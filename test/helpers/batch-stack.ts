@@ -100,7 +100,7 @@ export async function startBatchStack(o: BatchStackOptions): Promise<BatchStack>
     redis,
     store,
     call,
-    async waitFor(id, done = ended, timeoutMs = 120_000) {
+    async waitFor(id, done = ended, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const { body } = await call<Batch>('GET', `/v1/batches/${id}`);

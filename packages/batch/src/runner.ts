@@ -191,7 +191,8 @@ async function step(
   }
   // 4. Everything listed and queued: done when nothing is in flight.
   if (s.status === 'listing') await store.redis.hset(store.keys(s.id).hash, 'status', 'running');
-  if (windowSpace(s, window) < window) return 'idle';
+  // A dry run's `queued` counts what would be queued: nothing is in flight.
+  if (!s.spec.dryRun && windowSpace(s, window) < window) return 'idle';
   await endBatch(deps, s, 'completed', undefined, log);
   return 'ended';
 }
