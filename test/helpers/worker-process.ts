@@ -14,8 +14,11 @@ export interface WorkerProcess {
   kill(): Promise<void>;
 }
 
-/** Spawns `node --import tsx services/worker/src/main.ts` with exactly `env` (plus PATH, HOME, NODE_OPTIONS). */
-export function spawnWorker(env: Record<string, string>): WorkerProcess {
+/**
+ * Spawns `node --import tsx services/worker/src/<entry>` (default `main.ts`, the worker; `batch-main.ts` is the
+ * batch role alone) with exactly `env` (plus PATH, HOME, NODE_OPTIONS).
+ */
+export function spawnWorker(env: Record<string, string>, entry = 'main.ts'): WorkerProcess {
   const inherited = Object.fromEntries(
     ['PATH', 'HOME', 'NODE_OPTIONS', 'TMPDIR'].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])),
   );
@@ -23,7 +26,7 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
   // CLI would leave the real worker running.
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'services', 'worker', 'src', 'main.ts')],
+    ['--import', 'tsx', join(repoRoot, 'services', 'worker', 'src', entry)],
     {
       cwd: repoRoot,
       env: { ...inherited, ...env },
