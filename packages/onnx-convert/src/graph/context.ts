@@ -3,8 +3,15 @@ import type { AttributeValue } from '../onnx/graph-builder.ts';
 import type { IrGraph } from './ir.ts';
 import type { ConstTensor, TfAttrValue, TfNode } from './tfjs-model.ts';
 
-/** A TF tensor during conversion: a constant known now, or an ONNX value with a static shape. */
-export type Value = { kind: 'const'; tensor: ConstTensor } | { kind: 'dyn'; name: string; shape: number[] };
+/**
+ * Element type of a computed ONNX value. TF int32 tensors become int64 in the ONNX graph (ONNX's index ops,
+ * TopK and Gather, produce and prefer int64), so integer constants are written as int64 initializers too.
+ */
+export type DType = 'float32' | 'int64' | 'bool';
+
+/** A TF tensor during conversion: a constant known now, or an ONNX value with a static shape and type. */
+export type Value =
+  { kind: 'const'; tensor: ConstTensor } | { kind: 'dyn'; name: string; shape: number[]; dtype?: DType };
 
 /** Everything an op handler may use; handlers return one Value per TF output. */
 export class OpContext {
@@ -32,6 +39,13 @@ export class OpContext {
   dyn(i: number): string {
     this.input(i);
     return this.materialize(i);
+  }
+
+  /** Element type of input i as the ONNX graph holds it (integer constants are materialised as int64). */
+  dtype(i: number): DType {
+    const v = this.input(i);
+    if (v.kind === 'const') return v.tensor.dtype === 'float32' ? 'float32' : 'int64';
+    return v.dtype ?? 'float32';
   }
 
   shape(i: number): number[] {
@@ -99,8 +113,8 @@ export class OpContext {
 
 export type OpHandler = (ctx: OpContext) => Value[];
 
-export function dyn(name: string, shape: number[]): Value {
-  return { kind: 'dyn', name, shape };
+export function dyn(name: string, shape: number[], dtype: DType = 'float32'): Value {
+  return dtype === 'float32' ? { kind: 'dyn', name, shape } : { kind: 'dyn', name, shape, dtype };
 }
 
 export function normAxis(axis: number, rank: number): number {

@@ -2,6 +2,8 @@ import { LabelqError } from '@labelq/errors';
 import { OpContext, dyn, type OpHandler, type Value } from './context.ts';
 import { foldConstant } from './const-fold.ts';
 import { IrGraph } from './ir.ts';
+import { halveExactWeights } from './half.ts';
+import { INDEX_OPS } from './ops-index.ts';
 import { NN_OPS } from './ops-nn.ts';
 import { TENSOR_OPS } from './ops-tensor.ts';
 import { optimize } from './optimize.ts';
@@ -13,7 +15,7 @@ import {
   type TfNode,
 } from './tfjs-model.ts';
 
-const HANDLERS: Record<string, OpHandler> = { ...NN_OPS, ...TENSOR_OPS };
+const HANDLERS: Record<string, OpHandler> = { ...NN_OPS, ...TENSOR_OPS, ...INDEX_OPS };
 
 /** TF ops the converter understands (constant-only subgraphs may use a few more: they are folded). */
 export const SUPPORTED_TF_OPS: readonly string[] = ['Placeholder', 'Const', ...Object.keys(HANDLERS)].sort();
@@ -36,6 +38,13 @@ export interface ConvertGraphModelOptions {
   metadata?: Record<string, string>;
   /** Run the layout/fusion clean-up passes. Default true (false helps debugging a suspected pass bug). */
   optimize?: boolean;
+  /**
+   * Store float weights whose every value is exactly a float16 (TF.js models shipped with float16 weights) as
+   * float16 initializers followed by a Cast to float32: half the file size, bit-identical results (onnxruntime
+   * folds the Cast when the session loads, so it runs the same float32 graph). Weights that are not exactly
+   * representable (e.g. dequantised uint8, or fused biases) stay float32. Default true.
+   */
+  halfPrecisionWeights?: boolean;
 }
 
 export interface ConvertGraphModelResult {
@@ -136,6 +145,12 @@ export async function convertGraphModel(
     // another output (the same tensor exported twice).
     const shared = graph.isGraphOutput(v.name) || graph.inputs.some((i) => i.name === v.name);
     let name = v.name;
+    if (v.dtype !== undefined && v.dtype !== 'float32') {
+      // Outputs are declared float32 (what the postprocessors read): integer/boolean results are cast.
+      name = graph.add1('Cast', [v.name], wanted, { to: 1 }, wanted);
+      graph.outputs.push({ name, dims: v.shape });
+      continue;
+    }
     if (shared || v.name !== wanted) {
       name = graph.claim(wanted) ? wanted : graph.fresh(wanted);
       if (shared)
@@ -151,6 +166,7 @@ export async function convertGraphModel(
   }
 
   if (options.optimize ?? true) optimize(graph);
+  if (options.halfPrecisionWeights ?? true) halveExactWeights(graph);
   const onnxOps: Record<string, number> = {};
   for (const n of graph.nodes) onnxOps[n.op] = (onnxOps[n.op] ?? 0) + 1;
   return {

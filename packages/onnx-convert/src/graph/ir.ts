@@ -12,7 +12,8 @@ export interface IrNode {
 
 export type IrInitializer =
   | { name: string; dtype: 'float32'; dims: number[]; data: Float32Array }
-  | { name: string; dtype: 'int64'; dims: number[]; data: number[] };
+  | { name: string; dtype: 'int64'; dims: number[]; data: number[] }
+  | { name: string; dtype: 'float16'; dims: number[]; data: Uint16Array };
 
 export interface IrValueInfo {
   name: string;
@@ -115,7 +116,9 @@ export class IrGraph {
       const name =
         init.dtype === 'float32'
           ? builder.addFloatInitializer(init.name, init.data, init.dims)
-          : builder.addInt64Initializer(init.name, init.data, init.dims);
+          : init.dtype === 'float16'
+            ? builder.addFloat16Initializer(init.name, init.data, init.dims)
+            : builder.addInt64Initializer(init.name, init.data, init.dims);
       if (name !== init.name) throw new Error(`initializer name ${init.name} changed to ${name}`);
     }
     for (const node of this.nodes)

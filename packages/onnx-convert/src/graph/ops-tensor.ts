@@ -11,7 +11,7 @@ function binary(onnxOp: string): OpHandler {
     } catch (err) {
       return ctx.fail((err as Error).message);
     }
-    return [dyn(ctx.emit(onnxOp, [ctx.dyn(0), ctx.dyn(1)]), shape)];
+    return [dyn(ctx.emit(onnxOp, [ctx.dyn(0), ctx.dyn(1)]), shape, ctx.dtype(0))];
   };
 }
 
@@ -100,12 +100,6 @@ export const TENSOR_OPS: Record<string, OpHandler> = {
   Maximum: binary('Max'),
   Minimum: binary('Min'),
   Identity: (ctx) => [ctx.input(0)],
-  Cast: (ctx) => {
-    if (ctx.attr('DstT')?.type !== 'DT_FLOAT' || ctx.attr('SrcT')?.type !== 'DT_FLOAT') {
-      ctx.fail('only float-to-float casts are supported on non-constant tensors');
-    }
-    return [ctx.input(0)];
-  },
   Reshape: (ctx) => {
     const shape = ctx.shape(0);
     const target = ctx.ints(1);
@@ -114,7 +108,7 @@ export const TENSOR_OPS: Record<string, OpHandler> = {
     if (count(out) !== count(shape))
       ctx.fail(`cannot reshape [${shape.join(', ')}] to [${target.join(', ')}]`);
     const s = ctx.graph.int64Const(`${ctx.node.name}/shape`, target);
-    return [dyn(ctx.emit('Reshape', [ctx.dyn(0), s]), out)];
+    return [dyn(ctx.emit('Reshape', [ctx.dyn(0), s]), out, ctx.dtype(0))];
   },
   Transpose: (ctx) => {
     const shape = ctx.shape(0);
@@ -124,6 +118,7 @@ export const TENSOR_OPS: Record<string, OpHandler> = {
       dyn(
         ctx.emit('Transpose', [ctx.dyn(0)], { perm }),
         perm.map((p) => shape[p] ?? 0),
+        ctx.dtype(0),
       ),
     ];
   },
@@ -138,7 +133,7 @@ export const TENSOR_OPS: Record<string, OpHandler> = {
       names.push(ctx.dyn(i));
       out[axis] = (out[axis] ?? 0) + (ctx.shape(i)[axis] ?? 0);
     }
-    return [dyn(ctx.emit('Concat', names, { axis }), out)];
+    return [dyn(ctx.emit('Concat', names, { axis }), out, ctx.dtype(0))];
   },
   Pad: pad(false),
   PadV2: pad(true),
@@ -155,6 +150,7 @@ export const TENSOR_OPS: Record<string, OpHandler> = {
       dyn(
         ctx.emit('Squeeze', [ctx.dyn(0), a]),
         shape.filter((_, i) => !axes.includes(i)),
+        ctx.dtype(0),
       ),
     ];
   },

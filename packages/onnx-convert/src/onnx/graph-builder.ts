@@ -84,6 +84,18 @@ export class GraphBuilder {
     );
   }
 
+  /** Adds a float16 constant tensor from its IEEE 754 binary16 bits; returns its name. */
+  addFloat16Initializer(hint: string, bits: Uint16Array, dims: number[]): string {
+    assertSize(bits.length, dims, hint);
+    // raw_data is little-endian; so are the typed arrays on every platform Node supports.
+    return this.addRawInitializer(
+      hint,
+      DataType.FLOAT16,
+      new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength),
+      dims,
+    );
+  }
+
   /** Adds an int64 constant tensor (shapes, axes, pads); returns its name. */
   addInt64Initializer(hint: string, data: readonly number[], dims: number[] = [data.length]): string {
     assertSize(data.length, dims, hint);
