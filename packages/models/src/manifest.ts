@@ -38,7 +38,7 @@ const classifyOutputSchema = z.object({
   activation: z.enum(['softmax', 'sigmoid', 'none']),
 });
 
-const detectOutputSchema = z.object({
+const nanodetOutputSchema = z.object({
   /** NanoDet-style heads: per stride, a [1, N, classes] score output and a [1, N, 4*(regMax+1)] box output. */
   decoder: z.literal('nanodet'),
   strides: z.array(z.object({ stride: z.number().int().positive(), scores: z.string(), boxes: z.string() })),
@@ -51,6 +51,52 @@ const detectOutputSchema = z.object({
   iouThreshold: z.number().min(0).max(1),
   /** Most instances reported per image after NMS. */
   maxInstances: z.number().int().positive().default(100),
+});
+
+const centernetOutputSchema = z.object({
+  /**
+   * Detectors that pick their candidates in-graph (CenterNet, most exported SSD/YOLO graphs with NMS cut off):
+   * one output of shape [1, N, 6] or [N, 6], each row `x1, y1, x2, y2, score, class index`.
+   */
+  decoder: z.literal('centernet'),
+  /** Name of that output; default: the model's first output. */
+  name: z.string().optional(),
+  /** Units of x1..y2: pixels of the model input (default) or fractions of it ('normalized'). */
+  boxUnits: z.enum(['pixels', 'normalized']).default('pixels'),
+  /** Rows below this score are dropped before NMS. */
+  scoreThreshold: z.number().min(0).max(1),
+  /** Boxes of the same class overlapping more than this IoU are suppressed. Default 0.5. */
+  iouThreshold: z.number().min(0).max(1).default(0.5),
+  /** Most instances reported per image after NMS. Default 100. */
+  maxInstances: z.number().int().positive().default(100),
+});
+
+const detectOutputSchema = z.discriminatedUnion('decoder', [nanodetOutputSchema, centernetOutputSchema]);
+
+const facesOutputSchema = z.object({
+  /**
+   * BlazeFace-style single-shot face detector: per head, anchors on a grid of `stride`-pixel cells
+   * (`anchorsPerCell` per cell, centred at (col + 0.5, row + 0.5) * stride), a [1, N, 1] score output and a
+   * [1, N, >=4] regressor output (dx, dy, w, h in input pixels relative to the anchor centre, then keypoints).
+   */
+  decoder: z.literal('blazeface'),
+  heads: z
+    .array(
+      z.object({
+        stride: z.number().int().positive(),
+        anchorsPerCell: z.number().int().positive(),
+        scores: z.string(),
+        boxes: z.string(),
+      }),
+    )
+    .min(1),
+  scoreActivation: z.enum(['sigmoid', 'none']).default('sigmoid'),
+  /** Faces below this confidence are not reported. */
+  scoreThreshold: z.number().min(0).max(1),
+  /** Overlapping faces above this IoU are merged into the best one. Default 0.3. */
+  iouThreshold: z.number().min(0).max(1).default(0.3),
+  /** Most faces reported per image. Default 100. */
+  maxFaces: z.number().int().positive().default(100),
 });
 
 const base = {
@@ -80,9 +126,22 @@ const base = {
 export const manifestSchema = z.discriminatedUnion('task', [
   z.object({ ...base, task: z.literal('classify'), output: classifyOutputSchema }),
   z.object({ ...base, task: z.literal('detect'), output: detectOutputSchema }),
+  z.object({ ...base, task: z.literal('faces'), output: facesOutputSchema }),
 ]);
 
 export type ModelManifest = z.infer<typeof manifestSchema>;
 export type ClassifyManifest = Extract<ModelManifest, { task: 'classify' }>;
 export type DetectManifest = Extract<ModelManifest, { task: 'detect' }>;
+type WithOutput<M extends { output: unknown }, O> = Omit<M, 'output'> & { output: O };
+export type NanodetManifest = WithOutput<
+  DetectManifest,
+  Extract<DetectManifest['output'], { decoder: 'nanodet' }>
+>;
+export type CenternetManifest = WithOutput<
+  DetectManifest,
+  Extract<DetectManifest['output'], { decoder: 'centernet' }>
+>;
+export type FacesManifest = Extract<ModelManifest, { task: 'faces' }>;
+/** The tasks a manifest can declare; each has its own result shape in the contracts. */
+export type ModelTask = ModelManifest['task'];
 export type ManifestInput = z.input<typeof manifestSchema>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { manifestSchema, type DetectManifest } from '@labelq/models';
+import { manifestSchema, type NanodetManifest } from '@labelq/models';
 import { decodeNanodet, type NanodetOutput } from './nanodet.ts';
 import { iou, nonMaxSuppression } from './nms.ts';
 
@@ -9,7 +9,7 @@ const W = 32;
 const H = 16;
 const BINS = 4;
 
-function manifest(output: Partial<DetectManifest['output']> = {}): DetectManifest {
+function manifest(output: Partial<NanodetManifest['output']> = {}): NanodetManifest {
   return manifestSchema.parse({
     schemaVersion: 1,
     name: 'tiny-det',
@@ -32,7 +32,7 @@ function manifest(output: Partial<DetectManifest['output']> = {}): DetectManifes
       iouThreshold: 0.5,
       ...output,
     },
-  }) as DetectManifest;
+  }) as NanodetManifest;
 }
 
 /** All-zero scores and uniform box logits; `set` fills cells. */

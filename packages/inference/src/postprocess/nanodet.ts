@@ -1,5 +1,5 @@
 import { LabelqError } from '@labelq/errors';
-import type { DetectManifest } from '@labelq/models';
+import type { NanodetManifest } from '@labelq/models';
 import type { Instance, LabelScore } from '@labelq/contracts';
 import { nonMaxSuppression, type ScoredBox } from './nms.ts';
 
@@ -26,7 +26,7 @@ export interface NanodetDetections {
  */
 export function decodeNanodet(
   outputs: Record<string, NanodetOutput>,
-  manifest: DetectManifest,
+  manifest: NanodetManifest,
 ): NanodetDetections {
   const { output, input, labels } = manifest;
   const bins = output.regMax + 1;
@@ -99,7 +99,7 @@ function sideDistances(
 function tensor(
   outputs: Record<string, NanodetOutput>,
   name: string,
-  manifest: DetectManifest,
+  manifest: NanodetManifest,
   [rows, cols]: [number, number],
 ): ArrayLike<number> {
   const t = outputs[name];

@@ -6,7 +6,8 @@ import type { DecodedImage } from '../image/decode.ts';
 import { resizeForModel } from '../image/resize.ts';
 import { pixelsToTensor } from '../image/tensor.ts';
 import { activate, topLabels } from '../postprocess/classify.ts';
-import { detect } from '../postprocess/detect.ts';
+import { decodeBlazeface } from '../postprocess/blazeface.ts';
+import { detect, toImageBox } from '../postprocess/detect.ts';
 
 /** One loaded model in one thread: its session is created once and reused for every image. */
 export interface ThreadModel {
@@ -86,14 +87,27 @@ export async function runModel(
       }
       const confidences = activate(tensor.data as Float32Array, manifest.output.activation);
       assertFinite(confidences, manifest.name);
-      return { model: ref, labels: topLabels(confidences, manifest.labels, topK, minConfidence) };
+      return {
+        task: 'classify',
+        model: ref,
+        labels: topLabels(confidences, manifest.labels, topK, minConfidence),
+      };
     }
     case 'detect': {
       const { labels, instances } = detect(outputs, manifest, content, {
         topK,
         minConfidence,
+        firstOutput: session.outputNames[0],
       });
-      return { model: ref, labels, instances };
+      return { task: 'detect', model: ref, labels, instances };
+    }
+    case 'faces': {
+      // Faces have their own calibrated threshold (the manifest's); topK/minConfidence are label options.
+      const faces = decodeBlazeface(outputs, manifest).flatMap((f) => {
+        const box = toImageBox(f.box, manifest.input, content);
+        return box === undefined ? [] : [{ confidence: f.confidence, box }];
+      });
+      return { task: 'faces', model: ref, count: faces.length, faces };
     }
   }
 }
