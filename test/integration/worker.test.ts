@@ -100,7 +100,8 @@ describe('worker runtime (in-process)', () => {
       provenance: { models: [{ name: 'coco-nanodet' }, { name: 'nsfw-mobilenet-v2' }] },
     });
     expect(doc.source.etag).toBe((await inspect.headObject(BUCKET, single.key))?.etag);
-    expect(doc.results.find((r) => r.model.name === 'coco-nanodet')?.labels[0]?.name).toBe('person');
+    const detector = doc.results.find((r) => r.model.name === 'coco-nanodet');
+    expect(detector?.task === 'detect' ? detector.labels[0]?.name : undefined).toBe('person');
     expect(await inspect.getJson(BUCKET, `${prefix}results/default/${single.id}.json`)).toEqual(doc);
 
     const bulk = ['camera', 'chelsea', 'coffee', 'rocket'].map((n) =>

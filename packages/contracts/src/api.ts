@@ -58,7 +58,7 @@ export const bulkAcceptedSchema = z.object({
 export const modelInfoSchema = z.object({
   name: modelNameSchema,
   version: z.string(),
-  task: z.enum(['classify', 'detect']),
+  task: z.enum(['classify', 'detect', 'faces', 'text']),
   sha256: z.string(),
   description: z.string(),
   labels: z.array(z.string()),

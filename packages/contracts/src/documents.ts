@@ -3,7 +3,13 @@ import { z } from 'zod';
 import { failureReasonSchema } from './failure.ts';
 import { imageIdSchema } from './ids.ts';
 import { originSchema, purposeSchema, tenantIdSchema } from './job-payload.ts';
-import { modelRefSchema, modelResultSchema, moderationSchema } from './model-result.ts';
+import {
+  modelRefSchema,
+  modelResultSchema,
+  modelResultV1Schema,
+  moderationSchema,
+  upgradeModelResultV1,
+} from './model-result.ts';
 
 /**
  * Result and failure documents: what a worker writes to `${S3_RESULTS_PREFIX}<image id>.json` (and returns as
@@ -11,7 +17,7 @@ import { modelRefSchema, modelResultSchema, moderationSchema } from './model-res
  * index) read. Every version ever written stays readable: a reader parses any known `schemaVersion` and upgrades
  * it in memory to the current one. Bump the version on any change an older reader would misread.
  */
-export const RESULT_SCHEMA_VERSION = 1;
+export const RESULT_SCHEMA_VERSION = 2;
 
 /** The source object a result describes. */
 export const sourceRefSchema = z.object({
@@ -58,7 +64,7 @@ const resultDocumentV1 = z.object({
   source: sourceRefSchema,
   /** Format as decoded (v1 workers could write `heif`, hence a string) and the original size. */
   image: z.object({ format: z.string(), width: z.number().int(), height: z.number().int() }),
-  results: z.array(modelResultSchema),
+  results: z.array(modelResultV1Schema),
   /** Present when an NSFW model ran. */
   moderation: moderationSchema.optional(),
   purpose: purposeSchema,
@@ -88,12 +94,21 @@ const failureDocumentV1 = z.object({
   timings: z.object({ submittedAt: isoTime, startedAt: isoTime.optional(), finishedAt: isoTime }),
 });
 
+/** v2: each model entry says its task (`classify`, `detect`, `faces`, `text`) and has that task's shape. */
+const resultDocumentV2 = resultDocumentV1.extend({
+  schemaVersion: z.literal(2),
+  results: z.array(modelResultSchema),
+});
+
+/** v2 failure documents are v1's, under the version the writer stamps on every document. */
+const failureDocumentV2 = failureDocumentV1.extend({ schemaVersion: z.literal(2) });
+
 /** The current result document (a completed image). */
-export const resultDocumentSchema = resultDocumentV1;
+export const resultDocumentSchema = resultDocumentV2;
 export type ResultDocument = z.infer<typeof resultDocumentSchema>;
 
 /** The current failure document (an image that failed for good). */
-export const failureDocumentSchema = failureDocumentV1;
+export const failureDocumentSchema = failureDocumentV2;
 export type FailureDocument = z.infer<typeof failureDocumentSchema>;
 
 export type StoredDocument = ResultDocument | FailureDocument;
@@ -105,6 +120,13 @@ export type StoredDocument = ResultDocument | FailureDocument;
 const READERS: Record<number, { schema: z.ZodType; upgrade: (doc: never) => StoredDocument }> = {
   1: {
     schema: z.discriminatedUnion('status', [resultDocumentV1, failureDocumentV1]),
+    upgrade: (doc: z.infer<typeof resultDocumentV1> | z.infer<typeof failureDocumentV1>): StoredDocument =>
+      doc.status === 'failed'
+        ? { ...doc, schemaVersion: 2 }
+        : { ...doc, schemaVersion: 2, results: doc.results.map(upgradeModelResultV1) },
+  },
+  2: {
+    schema: z.discriminatedUnion('status', [resultDocumentV2, failureDocumentV2]),
     upgrade: (doc: StoredDocument) => doc,
   },
 };

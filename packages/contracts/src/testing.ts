@@ -15,7 +15,7 @@ export function sampleResultDocument(id: string, over: Partial<ResultDocument> =
     id,
     source: { bucket: 'b-test', key: 'k.jpg', etag: '"e"', bytes: 3 },
     image: { format: 'jpeg', width: 2, height: 1 },
-    results: [{ model, labels: [{ name: 'a', confidence: 0.9 }] }],
+    results: [{ task: 'classify', model, labels: [{ name: 'a', confidence: 0.9 }] }],
     purpose: 'tagging',
     origin: 's3',
     provenance: { labelqVersion: '0.1.0', models: [model], attempt: 1 },

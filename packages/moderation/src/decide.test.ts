@@ -10,6 +10,7 @@ const scores = (s: Partial<Record<'Porn' | 'Hentai' | 'Sexy', number>>) => ({
   ...s,
 });
 const nsfw = (name: string, s: Record<string, number>): ModelResult => ({
+  task: 'classify',
   model: { name, version: '1', sha256: 'x' },
   labels: Object.entries(s)
     .map(([n, confidence]) => ({ name: n, confidence }))
@@ -55,6 +56,7 @@ describe('decideScores with the default policy', () => {
 describe('moderate', () => {
   it('is undefined when no NSFW model ran', () => {
     const detector: ModelResult = {
+      task: 'detect',
       model: { name: 'coco-nanodet', version: '1', sha256: 'x' },
       labels: [{ name: 'person', confidence: 0.9 }],
       instances: [],

@@ -1,5 +1,6 @@
 import { MODERATION_CATEGORIES, type ModerationCategory } from '@labelq/contracts';
 import { z } from 'zod';
+import { policyRuleSchema } from './rules.ts';
 
 // The NSFW models' classes (nsfwjs) are Drawing, Hentai, Neutral, Porn, Sexy; the policy has thresholds for
 // MODERATION_CATEGORIES (Porn, Hentai, Sexy) only.
@@ -13,15 +14,18 @@ const thresholds = z
   .strict();
 
 /**
- * A moderation policy: per-category score thresholds at which an image is sent to review or blocked. A score
- * equal to a threshold triggers it. An absent category never triggers at that level.
+ * A moderation policy: per-category score thresholds at which an image is sent to review or blocked, and rules
+ * over any model's output (classifier labels, detector instances, OCR text; see rules.ts). A score equal to a
+ * threshold triggers it. An absent category never triggers at that level. The strictest triggered action wins.
  */
 export const policySchema = z
   .object({
-    /** Recorded in every result (`moderation.policy`); change it whenever a threshold changes. */
+    /** Recorded in every result (`moderation.policy`); change it whenever a threshold or rule changes. */
     version: z.string().min(1).max(64),
     block: thresholds,
     review: thresholds,
+    /** Rules over other models' output, in the order written. Absent: none. */
+    rules: z.array(policyRuleSchema).max(100).optional(),
   })
   .strict();
 
@@ -40,15 +44,18 @@ export const DEFAULT_POLICY: ModerationPolicy = Object.freeze({
 });
 
 /**
- * The file format of MODERATION_POLICY_FILE: a `version` plus thresholds overriding the defaults per level and
- * category (`null` disables a category at that level). Example:
- * `{"version": "acme-1", "review": {"Sexy": null, "Porn": 0.7}}`.
+ * The file format of MODERATION_POLICY_FILE (and of stored per-tenant policies): a `version` plus thresholds
+ * overriding the defaults per level and category (`null` disables a category at that level), and optional
+ * `rules`, which replace the base policy's rules when present. Example:
+ * `{"version": "acme-1", "review": {"Sexy": null, "Porn": 0.7},
+ *   "rules": [{"kind": "instance", "label": "knife", "minConfidence": 0.6, "action": "review"}]}`.
  */
 export const policyFileSchema = z
   .object({
     version: z.string().min(1).max(64),
     block: z.partialRecord(z.enum(MODERATION_CATEGORIES), z.number().min(0).max(1).nullable()).optional(),
     review: z.partialRecord(z.enum(MODERATION_CATEGORIES), z.number().min(0).max(1).nullable()).optional(),
+    rules: z.array(policyRuleSchema).max(100).optional(),
   })
   .strict();
 
@@ -70,9 +77,11 @@ function apply(
 
 /** Merges a validated policy file over `base` (default: {@link DEFAULT_POLICY}). */
 export function mergePolicy(file: PolicyFile, base: ModerationPolicy = DEFAULT_POLICY): ModerationPolicy {
+  const rules = file.rules ?? base.rules;
   return policySchema.parse({
     version: file.version,
     block: apply(base.block, file.block),
     review: apply(base.review, file.review),
+    ...(rules !== undefined ? { rules } : {}),
   });
 }

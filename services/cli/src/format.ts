@@ -27,9 +27,25 @@ export class TableFormatter {
     if ('error' in o)
       return [`${file}  ${'ERROR'.padEnd(this.modelWidth)}  ${o.error.code}: ${o.error.message}`];
     return o.results.map((r, i) => {
-      const labels = r.labels.map((l) => `${l.name} ${l.confidence.toFixed(3)}`).join(', ') || '(none)';
-      const boxes = r.instances ? `  [${r.instances.length} instance(s)]` : '';
-      return `${i === 0 ? file : blank}  ${r.model.name.padEnd(this.modelWidth)}  ${labels}${boxes}`;
+      return `${i === 0 ? file : blank}  ${r.model.name.padEnd(this.modelWidth)}  ${summary(r)}`;
     });
+  }
+}
+
+/** What a model found, in one line: labels (and instance count), faces, or the text read. */
+export function summary(r: ModelResult): string {
+  const scores = (xs: { confidence: number }[]): string => xs.map((x) => x.confidence.toFixed(3)).join(', ');
+  switch (r.task) {
+    case 'classify':
+    case 'detect': {
+      const labels = r.labels.map((l) => `${l.name} ${l.confidence.toFixed(3)}`).join(', ') || '(none)';
+      return r.task === 'detect' ? `${labels}  [${r.instances.length} instance(s)]` : labels;
+    }
+    case 'faces':
+      return r.count === 0 ? '0 faces' : `${r.count} face(s): ${scores(r.faces)}`;
+    case 'text': {
+      const text = r.lines.map((l) => l.text).join(' | ');
+      return text === '' ? '(no text)' : JSON.stringify(text.length > 120 ? `${text.slice(0, 119)}…` : text);
+    }
   }
 }

@@ -10,6 +10,7 @@ const doc: ResultDocument = sampleResultDocument(objectImageId('default', 'b', '
   source: { bucket: 'b', key: 'k', etag: '"e1"', bytes: 1 },
   results: [
     {
+      task: 'classify',
       model: models[0]!,
       labels: [
         { name: 'Neutral', confidence: 0.9 },
@@ -37,7 +38,7 @@ describe('reusableResult', () => {
     ['another model file', { ...expected, models: [{ ...models[0]!, sha256: 'b'.repeat(64) }] }, doc],
     ['another policy', { ...expected, policy: { ...DEFAULT_POLICY, version: 'x' } }, doc],
     ['a failure document', expected, { ...doc, status: 'failed' }],
-    ['another schema', expected, { ...doc, schemaVersion: 2 }],
+    ['an older schema version', expected, { ...doc, schemaVersion: 1 }],
     ['garbage', expected, 'nope'],
     ['a document that breaks its schema', expected, { ...doc, results: 'x' }],
   ])('rejects %s', (_n, exp, existing) => {
