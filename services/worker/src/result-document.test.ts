@@ -68,4 +68,44 @@ describe('labelqTags', () => {
     const { moderation: _, ...noNsfw } = doc;
     expect(labelqOwnedKeys(noNsfw)).not.toContain('labelq:moderation');
   });
+
+  it('tags faces with their count (0 too) and text with yes/no, per task', () => {
+    const ref = (name: string) => ({ name, version: '1', sha256: 'a'.repeat(64) });
+    const box = { x: 0, y: 0, width: 0.1, height: 0.1 };
+    const tagsOf = (results: ResultDocument['results']) =>
+      labelqTags(sampleResultDocument(doc.id, { results }), 0.3);
+    expect(
+      tagsOf([
+        {
+          task: 'faces',
+          model: ref('faces'),
+          count: 2,
+          faces: [
+            { confidence: 0.9, box },
+            { confidence: 0.8, box },
+          ],
+        },
+        { task: 'text', model: ref('text'), lines: [{ text: 'OPEN', confidence: 0.9, box }] },
+        {
+          task: 'detect',
+          model: ref('coco-centernet'),
+          labels: [{ name: 'cat', confidence: 0.57 }],
+          instances: [{ label: 'cat', confidence: 0.57, box }],
+        },
+      ]),
+    ).toEqual([
+      { key: 'labelq:coco-centernet', value: 'cat' },
+      { key: 'labelq:faces', value: '2' },
+      { key: 'labelq:text', value: 'yes' },
+    ]);
+    expect(
+      tagsOf([
+        { task: 'faces', model: ref('faces'), count: 0, faces: [] },
+        { task: 'text', model: ref('text'), lines: [] },
+      ]),
+    ).toEqual([
+      { key: 'labelq:faces', value: '0' },
+      { key: 'labelq:text', value: 'no' },
+    ]);
+  });
 });
