@@ -7,7 +7,7 @@ import sharp, { type Color } from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInferencePool, type InferencePool } from '@labelq/inference';
 import { createThreadModel, decodeImage, runModel, type ThreadModel } from '@labelq/inference/inline';
-import type { ModelResult } from '@labelq/contracts';
+import { resultLabels, type ModelResult } from '@labelq/contracts';
 import { loadModels } from '@labelq/models';
 import { modelsDir, photoNames, readPhoto, type PhotoName } from '../fixtures/index.ts';
 
@@ -25,7 +25,8 @@ function phonePhoto(name: PhotoName): Promise<Buffer> {
  * Every label of `a` must be in `b` within MAX_MOVE, except a detector label that sits within MAX_MOVE of the
  * model's score threshold (it may cross it and vanish); the top-1 label must be the same.
  */
-function expectClose(a: ModelResult, b: ModelResult, threshold: number, what: string): void {
+function expectClose(ra: ModelResult, rb: ModelResult, threshold: number, what: string): void {
+  const [a, b] = [{ labels: resultLabels(ra) }, { labels: resultLabels(rb) }];
   expect(b.labels[0]?.name, `${what} top-1`).toBe(a.labels[0]?.name);
   const got = new Map(b.labels.map((l) => [l.name, l.confidence]));
   for (const l of a.labels) {

@@ -4,6 +4,7 @@ import {
   type BatchItemOutcome,
   type BatchItemRecord,
   type StoredDocument,
+  resultLabels,
 } from '@labelq/contracts';
 import { toLabelqError } from '@labelq/errors';
 import type { ObjectStore } from '@labelq/storage';
@@ -36,7 +37,7 @@ function outcomeOf(
     doc?.status === 'completed'
       ? {
           ...(doc.source.etag ? { etag: doc.source.etag } : {}),
-          labels: Object.fromEntries(doc.results.map((m) => [m.model.name, m.labels])),
+          labels: Object.fromEntries(doc.results.map((m) => [m.model.name, resultLabels(m)])),
           ...(doc.moderation !== undefined ? { moderation: doc.moderation.decision } : {}),
         }
       : {};
