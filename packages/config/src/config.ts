@@ -47,6 +47,8 @@ export interface Config {
     runners: number;
     reportsPrefix: string;
   };
+  /** What the CLI's API commands use. */
+  cli: { apiUrl: string; apiKey: string | undefined };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -133,5 +135,6 @@ export function loadConfig(
       runners: e.BATCH_RUNNERS,
       reportsPrefix: e.BATCH_REPORTS_PREFIX,
     },
+    cli: { apiUrl: e.LABELQ_API_URL, apiKey: e.LABELQ_API_KEY },
   });
 }

@@ -144,6 +144,10 @@ export const envSchema = z.object({
   BATCH_LOOKUP_CONCURRENCY: int(1).default(32),
   /** Batches one worker process runs (lists and queues) at once; 0 turns the batch role off there. Default 4. */
   BATCH_RUNNERS: int(0).default(4),
+  /** The API the CLI's `batch` commands talk to (`--api` overrides). Default `http://127.0.0.1:8080`. */
+  LABELQ_API_URL: z.string().url().default('http://127.0.0.1:8080'),
+  /** The API key the CLI sends (`--key` overrides); unset: none (an API with AUTH_DISABLED). */
+  LABELQ_API_KEY: z.string().min(1).optional(),
   /** Key prefix (results bucket) of batch item pages and completion reports. Default `reports/`. */
   BATCH_REPORTS_PREFIX: z.string().default('reports/'),
 });
