@@ -27,6 +27,13 @@ export interface TcpProxy {
    * sees them) and closes those connections: an S3 error for one operation.
    */
   answerWhen(pattern: RegExp, response: string, times?: number): void;
+  /**
+   * An outage: destroys the open connections and resets every new one until up() (the endpoint looks down to
+   * clients: connection reset on connect).
+   */
+  down(): void;
+  /** Ends the outage begun by down(). */
+  up(): void;
   /** Forwards what was held and stops holding. */
   release(): void;
   close(): Promise<void>;
@@ -41,9 +48,10 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let trickle: { pattern: RegExp; bytes: number; everyMs: number; matched: () => void } | undefined;
   const held: (() => void)[] = [];
 
+  let isDown = false;
   const server: Server = createServer((client) => {
-    if (toReset > 0) {
-      toReset--;
+    if (isDown || toReset > 0) {
+      if (!isDown) toReset--;
       resets++;
       client.resetAndDestroy();
       return;
@@ -121,6 +129,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     resetNext(n) {
       toReset += n;
       for (const s of sockets) s.destroy();
+    },
+    down() {
+      isDown = true;
+      for (const s of sockets) s.destroy();
+    },
+    up() {
+      isDown = false;
     },
     get resets() {
       return resets;

@@ -1,6 +1,6 @@
 import { decodeFailedReason, parseBatchItemJobId, type StoredJobPayload } from '@labelq/contracts';
 import { LabelqError } from '@labelq/errors';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { RateLimitError, UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { BatchStore } from './store.ts';
 
@@ -25,7 +25,10 @@ export function withBatchOutcomes<R>(
     try {
       result = await processor(job);
     } catch (err) {
-      const final = err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      // A job handed back during a dependency outage (the worker's circuit breaker) is not finished at all.
+      const deferred = err instanceof RateLimitError;
+      const final =
+        !deferred && (err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1));
       if (final && !abandoned?.aborted) {
         const code = decodeFailedReason((err as Error).message).code;
         await store

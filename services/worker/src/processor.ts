@@ -16,7 +16,7 @@ import {
 import { moderate, type ModerationPolicy } from '@labelq/moderation';
 import type { OpenJobs } from '@labelq/access';
 import type { ObjectStore, OpenedObject } from '@labelq/storage';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ByteBudget } from './byte-budget.ts';
@@ -41,6 +41,12 @@ export interface ProcessorDeps {
    * releases its own. Default: none (nothing reserved).
    */
   openJobs?: OpenJobs;
+  /**
+   * Whether a failure is part of a dependency outage (the runtime's circuit breakers, circuit-breaker.ts): such
+   * an attempt goes back to the queue without spending one of the job's attempts, and the breaker pauses
+   * intake until the dependency answers. Default: no failure is an outage.
+   */
+  outage?: (err: LabelqError) => Promise<boolean>;
 }
 
 /**
@@ -334,6 +340,14 @@ export function createProcessor(
           'attempt abandoned at shutdown; another worker will re-run it',
         );
         throw Object.assign(new Error(encodeFailedReason(err)), { code: err.code });
+      }
+      if (err.retryable && deps.outage !== undefined && (await deps.outage(err))) {
+        log.warn(
+          { code: err.code, err: err.message },
+          'dependency outage: the job goes back to the queue; this attempt does not count',
+        );
+        // BullMQ moves a job failed with its rate-limit error back to waiting (priority kept), attempts untouched.
+        throw Worker.RateLimitError();
       }
       const final = !err.retryable || isLastAttempt(job);
       log[final ? 'error' : 'warn']({ code: err.code, err: raw, final }, 'attempt failed');

@@ -15,6 +15,7 @@ import { instrumentProcessor } from './instrument.ts';
 import { startBatchRole, withBatchOutcomes } from './batch-role.ts';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.ts';
 import { readinessChecks } from './readiness.ts';
+import { CircuitBreaker } from './circuit-breaker.ts';
 import { createProcessor } from './processor.ts';
 
 /** One connection attempt, no retries: an unreachable Redis fails the start instead of retrying forever. */
@@ -124,29 +125,50 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
       concurrency: () => config.worker.concurrency,
       draining: () => closing !== undefined,
     });
-    const worker = new Worker<StoredJobPayload, ResultDocument>(
-      config.queue.name,
-      withBatchOutcomes(
-        config,
-        connection,
-        log,
+    // S3 outage breaker: a failure that is part of an outage (a HeadBucket probe fails too) pauses intake and
+    // hands the job back without spending an attempt; probes with backoff resume intake when S3 answers. The
+    // probe targets the bucket that failed (a source bucket may sit elsewhere than the results bucket).
+    const s3Breaker = new CircuitBreaker({
+      name: 's3',
+      outageCodes: ['storage_unavailable'],
+      probe: (cause) => {
+        const bucket = cause.details?.bucket;
+        return store.checkBucket(typeof bucket === 'string' ? bucket : config.s3.bucket);
+      },
+      onOpen: () => void worker.pause(true),
+      onClose: () => {
+        if (closing === undefined) worker.resume();
+      },
+      logger: log,
+    });
+    owned.push(() => Promise.resolve(s3Breaker.stop()));
+    // Jobs in the processor right now: a shutdown while the breaker holds intake paused waits for these.
+    const inFlight = new InFlight();
+    const processor = withBatchOutcomes(
+      config,
+      connection,
+      log,
+      abandon.signal,
+      instrumentProcessor(
+        createProcessor({
+          config,
+          pool,
+          store,
+          policy,
+          budget,
+          logger: log,
+          abandoned: abandon.signal,
+          openJobs: new OpenJobs(connection, config.redis.keyPrefix),
+          outage: (err) => s3Breaker.isOutage(err),
+        }),
+        metrics,
+        jobState,
         abandon.signal,
-        instrumentProcessor(
-          createProcessor({
-            config,
-            pool,
-            store,
-            policy,
-            budget,
-            logger: log,
-            abandoned: abandon.signal,
-            openJobs: new OpenJobs(connection, config.redis.keyPrefix),
-          }),
-          metrics,
-          jobState,
-          abandon.signal,
-        ),
       ),
+    );
+    const worker: Worker<StoredJobPayload, ResultDocument> = new Worker<StoredJobPayload, ResultDocument>(
+      config.queue.name,
+      (job) => inFlight.run(() => processor(job)),
       {
         connection,
         prefix: config.queue.prefix,
@@ -200,7 +222,10 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
         });
         // pause(), not close(): it stops fetching and waits for the active jobs without committing to a mode.
         // BullMQ's close() memoizes its first call, so close() then close(true) would still wait for them.
-        const drained = await Promise.race([worker.pause().then(() => true as const), timedOut]);
+        // A worker the breaker paused has stopped fetching already: wait for its jobs in the processor instead.
+        s3Breaker.stop();
+        const finished = worker.isPaused() ? inFlight.idle() : worker.pause();
+        const drained = await Promise.race([finished.then(() => true as const), timedOut]);
         clearTimeout(timer);
         if (!drained) {
           log.warn(
@@ -229,5 +254,25 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
   } catch (err) {
     await closeOwned();
     throw err;
+  }
+}
+
+/** Counts the jobs inside the processor; idle() resolves when none is. */
+class InFlight {
+  #count = 0;
+  #waiters: (() => void)[] = [];
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    this.#count++;
+    try {
+      return await fn();
+    } finally {
+      this.#count--;
+      if (this.#count === 0) for (const w of this.#waiters.splice(0)) w();
+    }
+  }
+
+  idle(): Promise<void> {
+    return this.#count === 0 ? Promise.resolve() : new Promise((resolve) => this.#waiters.push(resolve));
   }
 }
