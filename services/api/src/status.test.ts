@@ -9,7 +9,8 @@ import {
 import type { Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import type { ApiStorage } from './deps.ts';
-import { readImageStatus, type JobSnapshot } from './status.ts';
+import { LabelqError } from '@labelq/errors';
+import { readImageStatus, type DocumentLog, type JobSnapshot } from './status.ts';
 
 const id = objectImageId('default', 'b-1', 'k.jpg', ['alpha-net']);
 const result: ResultDocument = sampleResultDocument(id, {
@@ -96,10 +97,33 @@ describe('GET /v1/images/:id answers the same body from Redis and from S3', () =
     });
   });
 
-  it('answers document_invalid for a stored document of an unknown version', async () => {
-    await expect(
-      readImageStatus(id, 'default', undefined, storageWith({ ...result, schemaVersion: 99 })),
-    ).rejects.toMatchObject({ code: 'document_invalid', status: 500 });
+  // A 0-byte or truncated object (a PUT cut mid-body) fails to parse in storage; a parsed one can fail the schema.
+  it.each<[string, ApiStorage]>([
+    ['of an unknown version', storageWith({ ...result, schemaVersion: 99 })],
+    ['that fails the schema', storageWith({ ...result, id: 42 })],
+    [
+      'that is not JSON (0 bytes)',
+      {
+        putObject: () => Promise.reject(new Error('not used')),
+        getDocument: () => Promise.reject(new LabelqError('document_invalid', 'not valid JSON')),
+      },
+    ],
+  ])('treats a stored document %s as absent and logs it, never a 500', async (_name, storage) => {
+    const warned: unknown[] = [];
+    const log = { warn: (obj: unknown) => warned.push(obj) } as unknown as DocumentLog;
+    expect(await readImageStatus(id, 'default', undefined, storage, log)).toBeUndefined();
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({ imageId: id, code: 'document_invalid' });
+  });
+
+  it('still propagates an S3 outage', async () => {
+    const down: ApiStorage = {
+      putObject: () => Promise.reject(new Error('not used')),
+      getDocument: () => Promise.reject(new LabelqError('storage_unavailable')),
+    };
+    await expect(readImageStatus(id, 'default', undefined, down)).rejects.toMatchObject({
+      code: 'storage_unavailable',
+    });
   });
 });
 

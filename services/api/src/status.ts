@@ -9,6 +9,7 @@ import {
   type StoredJobPayload,
 } from '@labelq/contracts';
 import { LabelqError } from '@labelq/errors';
+import type { Logger } from 'pino';
 import type { Job, JobState } from 'bullmq';
 import type { ClassifyQueue } from '@labelq/queue';
 import type { ApiStorage } from './deps.ts';
@@ -107,33 +108,60 @@ export function jobTenant(job: Job<StoredJobPayload>): string {
   return job.data.v === 1 ? DEFAULT_TENANT : job.data.tenant;
 }
 
+/** Where a corrupt document is reported (a request's logger). */
+export type DocumentLog = Pick<Logger, 'warn'>;
+
+/**
+ * The tenant's image's stored document, valid, or `undefined` when there is none or it is unreadable: a 0-byte
+ * or truncated object (a PUT cut mid-body), invalid JSON, a failed schema or an unknown version is treated as
+ * absent and logged, never answered as a 500: a resubmission runs the image again and the worker overwrites
+ * it. S3 outages still propagate as coded errors.
+ */
+export async function loadDocument(
+  storage: ApiStorage,
+  tenant: string,
+  id: string,
+  log?: DocumentLog,
+): Promise<StoredDocument | undefined> {
+  try {
+    return readStoredDocument(await storage.getDocument(tenant, id));
+  } catch (err) {
+    if (!(err instanceof LabelqError) || err.code !== 'document_invalid') throw err;
+    log?.warn(
+      { imageId: id, tenant, code: err.code, err: err.message },
+      'stored result document is unreadable: treated as absent',
+    );
+    return undefined;
+  }
+}
+
 /**
  * The status of `tenant`'s image `id`: a finished image answers from its document (the job's return value while
  * Redis holds it, else the S3 document under the tenant's prefix); a queued or active one from Redis.
  * `undefined` when neither knows it, and for another tenant's image (answered like a missing one: no existence
- * oracle). S3 errors propagate as coded errors; an unreadable document is `document_invalid`.
+ * oracle). S3 errors propagate as coded errors; an unreadable document counts as absent ({@link loadDocument}).
  */
 export async function readImageStatus(
   id: string,
   tenant: string,
   snapshot: JobSnapshot | undefined,
   storage: ApiStorage,
+  log?: DocumentLog,
 ): Promise<ImageStatusBody | undefined> {
   if (snapshot !== undefined && jobTenant(snapshot.job) !== tenant) return undefined;
   if (!snapshot) {
-    const doc = readStoredDocument(await storage.getDocument(tenant, id));
+    const doc = await loadDocument(storage, tenant, id, log);
     return doc && bodyFromDocument(doc);
   }
   if (snapshot.status === 'completed') {
     // The worker's return value is the result document; S3 holds the same if the value is unreadable.
     const doc =
-      tryReadStoredDocument(snapshot.job.returnvalue) ??
-      tryReadStoredDocument(await storage.getDocument(tenant, id));
+      tryReadStoredDocument(snapshot.job.returnvalue) ?? (await loadDocument(storage, tenant, id, log));
     return doc?.status === 'completed' ? bodyFromDocument(doc) : bodyFromJob(id, snapshot);
   }
   if (snapshot.status === 'failed') {
     // The failure document is absent when S3 was down as the job failed: then BullMQ's reason is all there is.
-    const doc = tryReadStoredDocument(await storage.getDocument(tenant, id));
+    const doc = await loadDocument(storage, tenant, id, log);
     return doc?.status === 'failed' ? bodyFromDocument(doc) : bodyFromJob(id, snapshot);
   }
   return bodyFromJob(id, snapshot);

@@ -98,6 +98,7 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
         metadata: options.metadata,
       });
       const [accepted] = await submit(deps, [{ job, force: false }], timeoutMs, {
+        log,
         // Only a job about to be queued stores its bytes: a duplicate of a known image writes nothing.
         beforeEnqueue: () => storage.putObject(key, bytes, CONTENT_TYPES[format]),
       });
@@ -132,7 +133,7 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
         'queue_unavailable',
         'Redis',
       );
-      const status = await readImageStatus(id, request.principal.tenant, snapshot, storage);
+      const status = await readImageStatus(id, request.principal.tenant, snapshot, storage, request.log);
       if (!status) throw notFound(id);
       return status;
     },

@@ -62,7 +62,7 @@ export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number
           throw err;
         }
       });
-      const accepted = await submit(deps, submissions, timeoutMs);
+      const accepted = await submit(deps, submissions, timeoutMs, { log: request.log });
       request.log.info(
         {
           count: accepted.length,

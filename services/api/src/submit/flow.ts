@@ -3,7 +3,7 @@ import { LabelqError } from '@labelq/errors';
 import { classifyJob, PRIORITY } from '@labelq/queue';
 import type { Job } from 'bullmq';
 import type { ApiDeps } from '../deps.ts';
-import { documentStatus, readJobSnapshot, selfLink, type JobSnapshot } from '../status.ts';
+import { loadDocument, readJobSnapshot, selfLink, type DocumentLog, type JobSnapshot } from '../status.ts';
 import { withDeadline } from '../timeout.ts';
 import { decide, type Existing } from './decide.ts';
 
@@ -20,6 +20,8 @@ export interface SubmitOptions {
    * existing job or result): an upload stores its bytes here, so a duplicate never writes to S3.
    */
   beforeEnqueue?: (jobs: readonly ClassifyJob[]) => Promise<void>;
+  /** Where an unreadable stored document is reported (the request's logger). Default: not logged. */
+  log?: DocumentLog;
 }
 
 /** S3 document reads in flight at once for a bulk lookup. */
@@ -55,6 +57,7 @@ export async function submit(
     deps,
     queueOp,
     [...unique.values()].map((s) => s.job),
+    options.log,
   );
   const answers = new Map<string, Pick<Accepted, 'status' | 'duplicate'>>();
   const toAdd: ClassifyJob[] = [];
@@ -133,6 +136,7 @@ async function findExisting(
   deps: ApiDeps,
   queueOp: <T>(op: () => Promise<T>) => Promise<T>,
   jobs: readonly ClassifyJob[],
+  log: DocumentLog | undefined,
 ): Promise<Map<string, Known>> {
   const ids = jobs.map((j) => j.id);
   const tenantOf = new Map(jobs.map((j) => [j.id, j.tenant]));
@@ -148,8 +152,9 @@ async function findExisting(
   const reader = async (): Promise<void> => {
     while (next < gone.length) {
       const id = gone[next++]!;
-      const status = documentStatus(await deps.storage.getDocument(tenantOf.get(id)!, id));
-      if (status) found.set(id, { status });
+      // An unreadable document is absent (logged): the id is queued again and the worker rewrites it.
+      const doc = await loadDocument(deps.storage, tenantOf.get(id)!, id, log);
+      if (doc) found.set(id, { status: doc.status });
     }
   };
   await Promise.all(Array.from({ length: Math.min(DOCUMENT_READS, gone.length) }, reader));
