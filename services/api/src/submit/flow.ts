@@ -6,6 +6,7 @@ import type { ApiDeps } from '../deps.ts';
 import { loadDocument, readJobSnapshot, selfLink, type DocumentLog, type JobSnapshot } from '../status.ts';
 import { withDeadline } from '../timeout.ts';
 import { decide, type Existing } from './decide.ts';
+import { findRaceLosses } from './race.ts';
 
 /** One image to submit. */
 export interface Submission {
@@ -63,6 +64,7 @@ export async function submit(
   const toAdd: ClassifyJob[] = [];
   const toReplace: string[] = [];
   const toPromote: Job<StoredJobPayload>[] = [];
+  const racePromote: string[] = [];
   for (const [id, { job, force }] of unique) {
     const found = existing.get(id);
     const decision = decide(found, { purpose: job.purpose, force });
@@ -102,6 +104,15 @@ export async function submit(
     if (adding.length > 0) {
       await options.beforeEnqueue?.(adding);
       await queueOp(() => deps.queue.addBulk(adding.map((job) => classifyJob(deps.config, job))));
+      // A submission of the same id at the same instant may have created it first: join it (duplicate), and
+      // raise it to moderation priority when this one is a moderation submission.
+      const losses = await queueOp(() => findRaceLosses(deps.queue, adding));
+      for (const job of adding) {
+        const loss = losses.get(job.id);
+        if (loss === undefined) continue;
+        answers.set(job.id, { status: 'queued', duplicate: true });
+        if (job.purpose === 'moderation' && loss.priority !== PRIORITY.moderation) racePromote.push(job.id);
+      }
     }
   } catch (err) {
     if (openJobs !== undefined && tenant !== undefined) {
@@ -115,6 +126,7 @@ export async function submit(
       Promise.all(toPromote.map((job) => job.changePriority({ priority: PRIORITY.moderation }))),
     );
   }
+  if (racePromote.length > 0) await queueOp(() => promoteRaceWinners(deps, racePromote));
 
   return submissions.map(({ job }) => ({
     id: job.id,
@@ -159,4 +171,21 @@ async function findExisting(
   };
   await Promise.all(Array.from({ length: Math.min(DOCUMENT_READS, gone.length) }, reader));
   return found;
+}
+
+/**
+ * Raises jobs another submission won to moderation priority. A job a worker took meanwhile is running already
+ * (its priority no longer matters): BullMQ refuses to change it, and that is fine.
+ */
+async function promoteRaceWinners(deps: ApiDeps, ids: readonly string[]): Promise<void> {
+  await Promise.all(
+    ids.map(async (id) => {
+      const job = await deps.queue.getJob(id);
+      if (job === undefined || (await job.getState()) === 'active') return;
+      await job.changePriority({ priority: PRIORITY.moderation }).catch((err: unknown) => {
+        if ((err as Error).message?.includes('Missing key')) return;
+        throw err;
+      });
+    }),
+  );
 }

@@ -1,0 +1,140 @@
+// Defects found under faults and load (issue #15) that the API must not show again, over real HTTP against the
+// shared Redis and an embedded s3rver: corrupt result documents, duplicate submissions at the same instant.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, createApiStorage } from '@labelq/api';
+import { loadConfig, type Config } from '@labelq/config';
+import { s3ClientFor, startS3rver, type S3rverHandle } from '@labelq/dev-services';
+import type { StoredJobPayload } from '@labelq/contracts';
+import { PRIORITY } from '@labelq/queue';
+import { testEnv, testRedisUrl } from '../helpers/env.ts';
+import { modelInfos } from '../helpers/models.ts';
+
+const BUCKET = 'labelq-reliability-test';
+const MODELS = ['alpha-net'];
+
+let s3: S3rverHandle;
+let s3Client: S3Client;
+let dataDir: string;
+let config: Config;
+let redis: Redis;
+let queue: Queue<StoredJobPayload>;
+let app: Awaited<ReturnType<typeof buildApp>>;
+let base: string;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'labelq-reliability-'));
+  s3 = await startS3rver({ dir: dataDir, buckets: [BUCKET] });
+  s3Client = s3ClientFor(s3.endpoint);
+  const run = randomUUID().slice(0, 8);
+  config = loadConfig(
+    testEnv({
+      redisUrl: testRedisUrl(),
+      queueName: `api-reliability-${run}`,
+      s3Endpoint: s3.endpoint,
+      bucket: BUCKET,
+      prefix: run,
+      extra: { LOG_LEVEL: 'silent' },
+    }),
+  );
+  redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  queue = new Queue<StoredJobPayload>(config.queue.name, { connection: redis, prefix: config.queue.prefix });
+  app = await buildApp({
+    config,
+    logger: pino({ level: 'silent' }),
+    queue,
+    storage: createApiStorage(config),
+    models: modelInfos(MODELS),
+  });
+  base = await app.listen({ host: '127.0.0.1', port: 0 });
+});
+
+afterAll(async () => {
+  await app?.close();
+  await queue?.obliterate({ force: true }).catch(() => undefined);
+  await queue?.close();
+  redis?.disconnect();
+  await s3?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+interface Accepted {
+  id: string;
+  status: string;
+  duplicate: boolean;
+  count: number;
+  jobs: Accepted[];
+}
+
+async function postJobs(body: unknown): Promise<{ status: number; body: Accepted }> {
+  const res = await fetch(`${base}/v1/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Accepted };
+}
+
+async function putRaw(key: string, body: string): Promise<void> {
+  await s3Client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+}
+
+describe('a corrupt result document (a PUT cut mid-body) is absent, never a 500', () => {
+  it.each([
+    ['0 bytes', ''],
+    ['truncated JSON', '{"status":"completed","schemaVersion":'],
+    ['JSON of the wrong shape', '{"status":"completed","schemaVersion":1}'],
+  ])('%s: GET answers 404, POST /v1/jobs and bulk queue it again', async (_name, body) => {
+    const key = `corrupt/${randomUUID()}.jpg`;
+    const first = await postJobs({ key });
+    expect(first.status).toBe(202);
+    const id = first.body.id;
+    // The job left Redis; only its (corrupt) document is left.
+    await queue.remove(id);
+    await putRaw(`${config.s3.resultsPrefix}default/${id}.json`, body);
+
+    const got = await fetch(`${base}/v1/images/${id}`);
+    expect(got.status).toBe(404);
+    expect(((await got.json()) as { error: { code: string } }).error.code).toBe('not_found');
+
+    const again = await postJobs({ key });
+    expect(again.status).toBe(202);
+    expect(again.body).toMatchObject({ id, status: 'queued', duplicate: false });
+
+    await queue.remove(id);
+    const bulk = await postJobs([{ key }, { key: `corrupt/${randomUUID()}.jpg` }]);
+    expect(bulk.status).toBe(202);
+    expect(bulk.body.jobs[0]).toMatchObject({ id, status: 'queued', duplicate: false });
+  });
+});
+
+describe('identical submissions at the same instant', () => {
+  it('create one job: one caller is told duplicate:true, and moderation priority is never lost', async () => {
+    for (let i = 0; i < 10; i++) {
+      const key = `race/${randomUUID()}.jpg`;
+      // Alternate who is listed first so neither order is favoured by the event loop.
+      const subs = [
+        { key, purpose: 'tagging', metadata: { caller: 'a' } },
+        { key, purpose: 'moderation', metadata: { caller: 'b' } },
+      ];
+      if (i % 2 === 1) subs.reverse();
+      const answers = await Promise.all(subs.map((s) => postJobs(s)));
+      for (const a of answers) expect(a.status).toBe(202);
+      expect(answers.map((a) => a.body.duplicate).sort()).toEqual([false, true]);
+      expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
+      const job = await queue.getJob(answers[0]!.body.id);
+      expect(job?.priority, `try ${i}`).toBe(PRIORITY.moderation);
+      // The winner's metadata stands; the loser knows (duplicate:true) that its own was not applied.
+      const winner = answers.find((a) => !a.body.duplicate)!;
+      const winnerSub = subs[answers.indexOf(winner)]!;
+      expect((job?.data as { metadata?: unknown }).metadata).toEqual(winnerSub.metadata);
+    }
+  });
+});
