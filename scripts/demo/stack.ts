@@ -121,6 +121,8 @@ export async function startStack(options: StackOptions, logger: Logger): Promise
           REDIS_KEY_PREFIX: `labelq-demo-${run}`,
           S3_UPLOADS_PREFIX: `demo/${run}/uploads/`,
           S3_RESULTS_PREFIX: `demo/${run}/results/`,
+          // The run's queue is removed at stop: a Redis that persists nothing loses nothing it needs.
+          REDIS_PERSISTENCE: 'off',
         };
     const env: Record<string, string> = {
       LOG_LEVEL: options.logLevel ?? 'warn',

@@ -4,7 +4,12 @@ import { defaultCores, envSchema } from './schema.ts';
 /** The validated, derived configuration. Frozen: nothing changes it after start. */
 export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  redis: { url: string; keyPrefix: string };
+  redis: {
+    url: string;
+    keyPrefix: string;
+    /** What a start does on a Redis that persists nothing (REDIS_PERSISTENCE). */
+    persistence: 'refuse' | 'warn' | 'off';
+  };
   queue: { name: string; prefix: string };
   s3: {
     endpoint: string | undefined;
@@ -81,7 +86,11 @@ export function loadConfig(
   const threads = e.POOL_THREADS ?? Math.max(1, Math.floor(cores / e.INTRA_OP_THREADS));
   return deepFreeze<Config>({
     logLevel: e.LOG_LEVEL,
-    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
+    redis: {
+      url: e.REDIS_URL,
+      keyPrefix: e.REDIS_KEY_PREFIX,
+      persistence: e.REDIS_PERSISTENCE ?? (e.NODE_ENV === 'production' ? 'refuse' : 'warn'),
+    },
     queue: { name: e.QUEUE_NAME, prefix: e.QUEUE_PREFIX },
     s3: {
       endpoint: e.S3_ENDPOINT,

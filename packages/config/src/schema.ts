@@ -32,6 +32,14 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
     .default('labelq'),
+  /**
+   * What API and worker do at start when Redis persists nothing (`appendonly no` and no `save` points), so a
+   * Redis restart would lose every accepted job: `refuse` (exit with `redis_not_persistent`), `warn` (log an
+   * error and run) or `off`. Default `refuse` when NODE_ENV is `production` (the container image), else `warn`.
+   */
+  REDIS_PERSISTENCE: z.enum(['refuse', 'warn', 'off']).optional(),
+  /** `production` in the container image: makes REDIS_PERSISTENCE default to `refuse`. Unset by default. */
+  NODE_ENV: z.string().optional(),
   /** BullMQ key prefix in Redis. Default `bull`. */
   QUEUE_PREFIX: z
     .string()

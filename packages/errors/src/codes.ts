@@ -55,6 +55,12 @@ export const ERROR_CODES = {
   },
   // Redis answered but would not say its eviction policy (CONFIG is forbidden on some managed services).
   redis_unsupported: { status: 500, retryable: false, message: 'Redis does not allow the start checks' },
+  // Redis keeps neither an append-only file nor RDB snapshots: a restart loses every accepted job.
+  redis_not_persistent: {
+    status: 500,
+    retryable: false,
+    message: 'Redis does not persist its data (appendonly no, no save points)',
+  },
   model_load_failed: { status: 500, retryable: false, message: 'A model could not be loaded' },
   // The model ran but its output is unusable (missing output, non-finite scores): the same input fails again.
   model_output_invalid: { status: 500, retryable: false, message: 'A model produced an invalid output' },

@@ -1,6 +1,6 @@
 export { PRIORITY } from './job.ts';
 export { BACKOFF_TYPE, backoffDelay } from './backoff.ts';
-export { createWorkerConnection, assertNoEviction } from './redis.ts';
+export { createWorkerConnection, assertNoEviction, assertPersistence, readPersistence } from './redis.ts';
 export {
   classifyJob,
   classifyJobOptions,

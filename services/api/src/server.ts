@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '@labelq/config';
 import { KeyStore, OpenJobs } from '@labelq/access';
 import { LabelqError } from '@labelq/errors';
-import { createClassifyQueue } from '@labelq/queue';
+import { assertPersistence, createClassifyQueue } from '@labelq/queue';
 import type { Redis } from 'ioredis';
 import { buildApp } from './app.ts';
 import { configuredModels } from './models.ts';
@@ -63,6 +63,44 @@ async function assertKeysExist(keys: KeyStore, redis: Redis, logger: Logger): Pr
   }
 }
 
+/** Resolves true once `redis` is ready, false after `ms`. */
+async function readyWithin(redis: Redis, ms: number): Promise<boolean> {
+  if (redis.status === 'ready') return true;
+  return new Promise<boolean>((resolve) => {
+    const onReady = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      resolve(false);
+    }, ms);
+    redis.once('ready', onReady);
+  });
+}
+
+/**
+ * The API accepts jobs (202) that only Redis holds: on a Redis that persists nothing a restart loses them all,
+ * so REDIS_PERSISTENCE decides (refuse, as for the container image, or warn). Skipped with a warning when Redis
+ * does not answer in time (the API then starts as in an outage) or forbids CONFIG (managed services).
+ */
+async function checkPersistence(config: Config, redis: Redis, logger: Logger): Promise<void> {
+  if (config.redis.persistence === 'off') return;
+  if (!(await readyWithin(redis, KEY_CHECK_WAIT_MS))) {
+    logger.warn('could not check Redis persistence at start (Redis unreachable)');
+    return;
+  }
+  try {
+    await assertPersistence(redis, config.redis.persistence, logger);
+  } catch (err) {
+    if (err instanceof LabelqError && err.code === 'redis_unsupported') {
+      logger.warn({ err: err.message }, 'could not check Redis persistence (CONFIG refused)');
+      return;
+    }
+    throw err;
+  }
+}
+
 /** Wires the API from Config (Redis, BullMQ queue, S3, readiness checks) and listens. */
 export async function startApi(
   config: Config,
@@ -90,6 +128,7 @@ export async function startApi(
     } else {
       await assertKeysExist(keys, redis, logger);
     }
+    await checkPersistence(config, redis, logger);
     const app = await buildApp({
       config,
       logger,

@@ -1,7 +1,7 @@
 import type { Config } from '@labelq/config';
 import { createInferencePool, type InferencePool } from '@labelq/inference';
 import { loadModerationPolicy } from '@labelq/moderation';
-import { assertNoEviction, backoffDelay, BACKOFF_TYPE, createWorkerConnection } from '@labelq/queue';
+import { assertNoEviction, assertPersistence, backoffDelay, BACKOFF_TYPE, createWorkerConnection } from '@labelq/queue';
 import type { ResultDocument, StoredJobPayload } from '@labelq/contracts';
 import { createObjectStore, type ObjectStore } from '@labelq/storage';
 import { OpenJobs } from '@labelq/access';
@@ -19,7 +19,8 @@ import { CircuitBreaker } from './circuit-breaker.ts';
 import { createProcessor } from './processor.ts';
 
 /** One connection attempt, no retries: an unreachable Redis fails the start instead of retrying forever. */
-async function checkRedis(url: string): Promise<void> {
+async function checkRedis(config: Config, log: Logger): Promise<void> {
+  const url = config.redis.url;
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   probe.on('error', () => undefined);
   try {
@@ -31,6 +32,7 @@ async function checkRedis(url: string): Promise<void> {
       );
     });
     await assertNoEviction(probe);
+    await assertPersistence(probe, config.redis.persistence, log);
   } finally {
     probe.disconnect();
   }
@@ -87,7 +89,7 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
   };
   let connection: Redis | undefined;
   try {
-    await checkRedis(config.redis.url);
+    await checkRedis(config, log);
     connection = createWorkerConnection(config.redis.url);
     const conn = connection;
     owned.push(async () => void (await conn.quit().catch(() => conn.disconnect())));
