@@ -67,6 +67,23 @@ export function sniffFormat(bytes: Uint8Array): ImageFormat | undefined {
   return undefined;
 }
 
+/**
+ * The fewest bytes a decodable image of each format can have: its mandatory structures alone, so a body with the
+ * right magic bytes but nothing behind them (`FF D8 FF`) is refused at upload instead of queued. JPEG: SOI, one
+ * quantisation table (69), a one-component frame header (13) and a scan header (10); PNG: signature, IHDR,
+ * a minimal IDAT and IEND (the known 67-byte minimum); GIF: header, screen descriptor, image descriptor and a
+ * minimal LZW block; WebP: RIFF and chunk headers plus a VP8L header; TIFF: header and an IFD of three entries;
+ * AVIF: an `ftyp` box and the header of the `meta` box that must follow. Lower bounds: never refuses a real image.
+ */
+export const MIN_IMAGE_BYTES: Readonly<Record<ImageFormat, number>> = {
+  jpeg: 94,
+  png: 67,
+  gif: 26,
+  webp: 26,
+  tiff: 50,
+  avif: 32,
+};
+
 /** A short name for a refused format, for error messages (`svg`, `heic`, `bmp`, ... or `unknown`). Pure. */
 export function describeUnsupported(bytes: Uint8Array): string {
   const head = ascii(bytes, 0, Math.min(bytes.length, 256)).trimStart().toLowerCase();

@@ -53,9 +53,13 @@ export async function readPersistence(redis: Redis): Promise<RedisPersistence> {
   try {
     replies = await Promise.all([redis.config('GET', 'appendonly'), redis.config('GET', 'save')]);
   } catch (err) {
-    throw new LabelqError('redis_unsupported', `Could not read Redis persistence: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new LabelqError(
+      'redis_unsupported',
+      `Could not read Redis persistence: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   const value = (reply: unknown): string => (Array.isArray(reply) ? String(reply[1] ?? '') : String(reply));
   const appendonly = value(replies[0]) === 'yes';

@@ -11,6 +11,11 @@ import type { BatchApiDeps } from './batch/deps.ts';
 export interface ApiStorage {
   /** Stores `body` at `key` in the configured bucket. Rejects with a coded LabelqError. */
   putObject(key: string, body: Uint8Array, contentType: string): Promise<void>;
+  /**
+   * Deletes `key` from the configured bucket (an upload whose job could not be queued). Optional: without it
+   * such objects stay behind. Rejects with a coded LabelqError.
+   */
+  deleteObject?(key: string): Promise<void>;
   /** The raw JSON of a tenant's image's result or failure document; `undefined` when there is none. */
   getDocument(tenant: string, imageId: string): Promise<unknown>;
 }

@@ -115,8 +115,12 @@ export async function startApi(
   const batches = createBatchApi(config, redis);
   const shutdownQueue = async (): Promise<void> => {
     await batches.close();
-    await queue.close().catch(() => undefined);
+    // Disconnect first and let the queue's connection setup settle while the queue still listens: BullMQ's
+    // close() drops its listeners, and a setup that fails afterwards (the ready check of a connection closed
+    // right after start) would emit `error` with none, an unhandled rejection that crashes the process.
     redis.disconnect();
+    await queue.waitUntilReady().catch(() => undefined);
+    await queue.close().catch(() => undefined);
     storage.destroy();
   };
   try {
@@ -140,7 +144,11 @@ export async function startApi(
       batches: batches.deps,
       rateLimit: { redis, perMinute: config.access.rateLimitPerMinute, prefix: config.redis.keyPrefix },
       readiness: [
-        { name: 'redis', check: async () => void (await redis.ping()) },
+        // A write, not PING: a Redis out of memory (noeviction) still answers PING but refuses every new job.
+        {
+          name: 'redis',
+          check: async () => void (await redis.set(`${config.redis.keyPrefix}:readyz`, '1', 'PX', 10_000)),
+        },
         { name: 's3', check: () => storage.ping() },
       ],
     });

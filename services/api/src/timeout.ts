@@ -1,4 +1,5 @@
 import { LabelqError, toLabelqError, type ErrorCode } from '@labelq/errors';
+import { clientRedisMessage } from './redis-errors.ts';
 
 /**
  * Runs `op` with a deadline; a timeout or an uncoded failure becomes `code` (e.g. `queue_unavailable`), so a
@@ -20,7 +21,7 @@ export async function withDeadline<T>(
     if (err instanceof LabelqError) throw err;
     const e = toLabelqError(err);
     if (e.code !== 'internal') throw e;
-    throw new LabelqError(code, `${what} failed: ${e.message}`, { cause: err });
+    throw new LabelqError(code, `${what} failed: ${clientRedisMessage(e.message)}`, { cause: err });
   } finally {
     clearTimeout(timer);
   }

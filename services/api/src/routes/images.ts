@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import {
   CONTENT_TYPES,
   describeUnsupported,
   EXTENSIONS,
   IMAGE_FORMATS,
   isImageId,
+  MIN_IMAGE_BYTES,
   sniffFormat,
   unsupportedFormatMessage,
   uploadImageId,
@@ -80,6 +81,13 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
           details: { format: describeUnsupported(bytes) },
         });
       }
+      if (bytes.length < MIN_IMAGE_BYTES[format]) {
+        throw new LabelqError(
+          'image_decode_failed',
+          `${bytes.length} bytes cannot hold a ${format} image (its mandatory headers alone take ${MIN_IMAGE_BYTES[format]})`,
+          { details: { format, bytes: bytes.length, minBytes: MIN_IMAGE_BYTES[format] } },
+        );
+      }
       const models = resolveModels(options.models, modelNames);
       const { tenant } = request.principal;
       const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -97,14 +105,24 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
         origin: 'upload',
         metadata: options.metadata,
       });
-      const [accepted] = await submit(deps, [{ job, force: false }], timeoutMs, {
+      let stored = false;
+      const accepted = await submit(deps, [{ job, force: false }], timeoutMs, {
         log,
         // Only a job about to be queued stores its bytes: a duplicate of a known image writes nothing.
-        beforeEnqueue: () => storage.putObject(key, bytes, CONTENT_TYPES[format]),
-      });
+        beforeEnqueue: async () => {
+          await storage.putObject(key, bytes, CONTENT_TYPES[format]);
+          stored = true;
+        },
+      }).then(
+        ([a]) => a!,
+        async (err: unknown) => {
+          if (stored) await removeOrphanUpload(deps, id, key, log);
+          throw err;
+        },
+      );
       log.info(
-        { key, bytes: bytes.length, format, models, purpose: options.purpose, status: accepted!.status },
-        accepted!.duplicate ? 'duplicate upload' : 'image queued',
+        { key, bytes: bytes.length, format, models, purpose: options.purpose, status: accepted.status },
+        accepted.duplicate ? 'duplicate upload' : 'image queued',
       );
       return reply.status(202).header('location', selfLink(id)).send(accepted);
     },
@@ -138,4 +156,33 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
       return status;
     },
   );
+}
+
+/**
+ * An upload whose job could not be queued (Redis out of memory or down) must not leave its object behind. Only
+ * when Redis says no job holds the id: a deadline can pass while the add still lands (commands on one
+ * connection run in order, so this read sees its outcome), and when Redis cannot answer, the object stays (a
+ * stray object costs storage; a deleted source would fail a queued job). Best effort, logged.
+ */
+async function removeOrphanUpload(
+  deps: ApiDeps,
+  id: string,
+  key: string,
+  log: FastifyBaseLogger,
+): Promise<void> {
+  const { storage } = deps;
+  if (storage.deleteObject === undefined) return;
+  try {
+    const held = await withDeadline(
+      () => deps.queue.getJob(id),
+      deps.dependencyTimeoutMs ?? 1000,
+      'queue_unavailable',
+      'Redis',
+    );
+    if (held !== undefined) return;
+    await storage.deleteObject(key);
+    log.info({ key }, 'removed the upload whose job could not be queued');
+  } catch (err) {
+    log.warn({ key, err }, 'could not remove the upload whose job could not be queued');
+  }
 }
