@@ -1,6 +1,8 @@
 // Defects found under faults and load (issue #15) that the API must not show again, over real HTTP against the
 // shared Redis and an embedded s3rver: corrupt result documents, duplicate submissions at the same instant.
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +18,7 @@ import type { StoredJobPayload } from '@labelq/contracts';
 import { PRIORITY } from '@labelq/queue';
 import { testEnv, testRedisUrl } from '../helpers/env.ts';
 import { modelInfos } from '../helpers/models.ts';
+import { readPhoto } from '../fixtures/index.ts';
 
 const BUCKET = 'labelq-reliability-test';
 const MODELS = ['alpha-net'];
@@ -136,5 +139,111 @@ describe('identical submissions at the same instant', () => {
       const winnerSub = subs[answers.indexOf(winner)]!;
       expect((job?.data as { metadata?: unknown }).metadata).toEqual(winnerSub.metadata);
     }
+  });
+});
+
+describe('bounded upload memory and connections', () => {
+  const photo = readPhoto('coffee');
+  let small: Awaited<ReturnType<typeof buildApp>>;
+  let url: URL;
+
+  beforeAll(async () => {
+    const run = randomUUID().slice(0, 8);
+    const capped = loadConfig(
+      testEnv({
+        redisUrl: testRedisUrl(),
+        queueName: `api-reliability-caps-${run}`,
+        s3Endpoint: s3.endpoint,
+        bucket: BUCKET,
+        prefix: run,
+        extra: {
+          LOG_LEVEL: 'silent',
+          MAX_UPLOAD_BYTES: String(photo.length),
+          API_MAX_UPLOAD_BYTES_IN_FLIGHT: String(2 * photo.length),
+          API_MAX_CONNECTIONS: '4',
+        },
+      }),
+    );
+    small = await buildApp({
+      config: capped,
+      logger: pino({ level: 'silent' }),
+      queue,
+      storage: createApiStorage(capped),
+      models: modelInfos(MODELS),
+    });
+    url = new URL(await small.listen({ host: '127.0.0.1', port: 0 }));
+  });
+  afterAll(async () => {
+    await small?.close();
+  });
+
+  /** Opens a raw upload that has sent its headers and half its body, and can finish it later. */
+  async function halfUpload(body: Buffer): Promise<{ finish(): Promise<string> }> {
+    const socket = connect(Number(url.port), url.hostname);
+    await once(socket, 'connect');
+    let received = '';
+    socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+    socket.write(
+      `POST /v1/images HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\nContent-Length: ${body.length}\r\n` +
+        'Connection: close\r\n\r\n',
+    );
+    socket.write(body.subarray(0, body.length >> 1));
+    return {
+      finish: async () => {
+        socket.write(body.subarray(body.length >> 1));
+        await once(socket, 'close');
+        return received;
+      },
+    };
+  }
+
+  it('an upload past API_MAX_UPLOAD_BYTES_IN_FLIGHT answers 503 uploads_busy with Retry-After; capacity returns', async () => {
+    // Two distinct images of the photo's size fill the budget while their bodies are still arriving.
+    const a = Buffer.from(photo);
+    const b = Buffer.from(photo);
+    b[b.length - 3] ^= 0xff; // other bytes, other id: not a duplicate
+    const first = await halfUpload(a);
+    const second = await halfUpload(b);
+    await new Promise((r) => setTimeout(r, 200));
+
+    const refused = await fetch(`${url.origin}/v1/images`, {
+      method: 'POST',
+      headers: { 'content-type': 'image/jpeg' },
+      body: photo,
+    });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('uploads_busy');
+
+    for (const upload of [first, second]) expect(await upload.finish()).toMatch(/^HTTP\/1\.1 202/);
+    const again = await fetch(`${url.origin}/v1/images`, {
+      method: 'POST',
+      headers: { 'content-type': 'image/jpeg' },
+      body: photo,
+    });
+    expect(again.status).toBe(202);
+  });
+
+  it('closes connections past API_MAX_CONNECTIONS at once', async () => {
+    const idle = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const s = connect(Number(url.port), url.hostname);
+        await once(s, 'connect');
+        return s;
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    const extra = connect(Number(url.port), url.hostname);
+    extra.on('error', () => undefined);
+    extra.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    let answered = '';
+    extra.on('data', (d: Buffer) => (answered += d.toString()));
+    await once(extra, 'close');
+    expect(answered).toBe('');
+
+    idle.pop()!.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await fetch(`${url.origin}/healthz`)).status).toBe(200);
+    for (const s of idle) s.destroy();
   });
 });

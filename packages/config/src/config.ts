@@ -25,7 +25,18 @@ export interface Config {
     requestTimeoutMs: number;
     writeTags: boolean;
   };
-  api: { host: string; port: number; maxUploadBytes: number; requestTimeoutMs: number };
+  api: {
+    host: string;
+    port: number;
+    maxUploadBytes: number;
+    requestTimeoutMs: number;
+    /** API_MAX_UPLOAD_BYTES_IN_FLIGHT */
+    maxUploadBytesInFlight: number;
+    /** API_MAX_CONNECTIONS */
+    maxConnections: number;
+    /** API_KEEP_ALIVE_TIMEOUT_MS */
+    keepAliveTimeoutMs: number;
+  };
   access: { disabled: boolean; rateLimitPerMinute: number; maxOpenJobs: number };
   models: { dir: string; names: readonly string[] | undefined };
   pool: { threads: number; intraOpThreads: number; maxInputPixels: number };
@@ -83,6 +94,12 @@ export function loadConfig(
   if ((e.S3_ACCESS_KEY_ID === undefined) !== (e.S3_SECRET_ACCESS_KEY === undefined)) {
     throw new LabelqError('config_invalid', 'Set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither');
   }
+  if (e.API_MAX_UPLOAD_BYTES_IN_FLIGHT < e.MAX_UPLOAD_BYTES) {
+    throw new LabelqError(
+      'config_invalid',
+      `API_MAX_UPLOAD_BYTES_IN_FLIGHT (${e.API_MAX_UPLOAD_BYTES_IN_FLIGHT}) must be at least MAX_UPLOAD_BYTES (${e.MAX_UPLOAD_BYTES}): a largest upload could never be received`,
+    );
+  }
   const threads = e.POOL_THREADS ?? Math.max(1, Math.floor(cores / e.INTRA_OP_THREADS));
   return deepFreeze<Config>({
     logLevel: e.LOG_LEVEL,
@@ -114,6 +131,9 @@ export function loadConfig(
       port: e.API_PORT,
       maxUploadBytes: e.MAX_UPLOAD_BYTES,
       requestTimeoutMs: e.API_REQUEST_TIMEOUT_MS,
+      maxUploadBytesInFlight: e.API_MAX_UPLOAD_BYTES_IN_FLIGHT,
+      maxConnections: e.API_MAX_CONNECTIONS,
+      keepAliveTimeoutMs: e.API_KEEP_ALIVE_TIMEOUT_MS,
     },
     access: {
       disabled: e.AUTH_DISABLED,

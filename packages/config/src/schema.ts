@@ -93,6 +93,16 @@ export const envSchema = z.object({
   TENANT_MAX_OPEN_JOBS: int(1).default(100_000),
   /** Longest an HTTP request (headers and body) may take, ms; a slower one gets 408 `request_timeout`. Default 60000. */
   API_REQUEST_TIMEOUT_MS: int(1000).default(60_000),
+  /**
+   * Bytes of upload bodies one API process holds at once (each upload reserves its Content-Length, or
+   * MAX_UPLOAD_BYTES when unknown, before reading); more answer 503 `uploads_busy` with Retry-After, so memory
+   * stays bounded under a flood. At least MAX_UPLOAD_BYTES. Default 268435456 (256 MiB).
+   */
+  API_MAX_UPLOAD_BYTES_IN_FLIGHT: int(1).default(256 * 1024 * 1024),
+  /** Open connections one API process accepts; more are closed at once. Default 1024. */
+  API_MAX_CONNECTIONS: int(1).default(1024),
+  /** How long an idle keep-alive connection stays open between requests, ms. Default 5000. */
+  API_KEEP_ALIVE_TIMEOUT_MS: int(1).default(5000),
   /** Largest accepted upload, bytes. Default 26214400 (25 MiB). */
   MAX_UPLOAD_BYTES: int(1).default(25 * 1024 * 1024),
   /** Largest S3 object a worker downloads, bytes. Default 52428800 (50 MiB). */

@@ -76,6 +76,8 @@ export const ERROR_CODES = {
   // Transient trouble (retried with backoff).
   storage_unavailable: { status: 503, retryable: true, message: 'Object storage is unavailable' },
   queue_unavailable: { status: 503, retryable: true, message: 'The queue is unavailable' },
+  // The API holds API_MAX_UPLOAD_BYTES_IN_FLIGHT of upload bodies already: capacity, not an outage.
+  uploads_busy: { status: 503, retryable: true, message: 'Too many uploads in flight: retry shortly' },
   inference_failed: { status: 500, retryable: true, message: 'Inference failed' },
   timeout: { status: 504, retryable: true, message: 'The operation timed out' },
   // Batches. `manifest_invalid` already names a bad model manifest, so batch manifests get codes of their own.

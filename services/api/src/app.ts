@@ -46,6 +46,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     // A request's headers and body must arrive within this (slow-body clients hold sockets otherwise): 408.
     // Only the request counts, not the handler's work, and an idle keep-alive socket is not a request.
     requestTimeout: requestTimeoutMs,
+    // An idle keep-alive socket between two requests closes after this (API_KEEP_ALIVE_TIMEOUT_MS).
+    keepAliveTimeout: deps.config.api.keepAliveTimeoutMs,
     http: {
       maxHeaderSize: MAX_HEADER_BYTES,
       // node's default headers deadline, never past the whole request's.
@@ -58,6 +60,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       maxHeaderBytes: MAX_HEADER_BYTES,
     }),
   });
+  // A connection cap (API_MAX_CONNECTIONS): node closes connections past it at once, so slow or idle clients
+  // cannot hold every socket and file descriptor of the process.
+  app.server.maxConnections = deps.config.api.maxConnections;
   app.setValidatorCompiler(zodValidatorCompiler);
   // Response schemas document the API; bodies are plain JSON (a result document may carry any field).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));

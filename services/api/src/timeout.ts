@@ -13,7 +13,13 @@ export async function withDeadline<T>(
 ): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new LabelqError(code, `${what} did not answer within ${ms} ms`)), ms);
+    // The rejection waits for the check phase of the loop (setImmediate), after the poll phase has read the
+    // sockets: on a saturated event loop the timer and the dependency's answer become due in the same turn, and
+    // timers run first; an answer that did arrive in time must win over the deadline, not a false 503.
+    timer = setTimeout(
+      () => setImmediate(() => reject(new LabelqError(code, `${what} did not answer within ${ms} ms`))),
+      ms,
+    );
   });
   try {
     return await Promise.race([op(), deadline]);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   CONTENT_TYPES,
   describeUnsupported,
@@ -20,6 +20,7 @@ import { notFound, readImageStatus, readJobSnapshot, selfLink } from '../status.
 import { submit } from '../submit/flow.ts';
 import { newJob, resolveModels } from '../submit/job.ts';
 import { withDeadline } from '../timeout.ts';
+import { UploadBudget } from '../upload/budget.ts';
 import { receiveUpload } from '../upload/receive.ts';
 
 /** The multipart body, for the OpenAPI document only (multipart is parsed in the handler). */
@@ -49,6 +50,7 @@ export const uploadBodyDoc = {
 export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number): void {
   const { config, queue, storage } = deps;
   const modelNames = deps.models.map((m) => m.name);
+  const uploads = new UploadBudget(config.api.maxUploadBytesInFlight);
 
   app.post(
     '/images',
@@ -68,65 +70,80 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
       },
     },
     async (request, reply) => {
-      const { bytes, fields } = await receiveUpload(request, config.api.maxUploadBytes);
-      const options = parseOrThrow(
-        uploadOptionsSchema,
-        { ...(request.query as Record<string, unknown>), ...fields },
-        'fields',
+      // Reserved before the body is read, released when this request ends (the bytes are stored by then).
+      const declared = Number(request.headers['content-length']);
+      const release = uploads.reserve(
+        Number.isFinite(declared) && declared > 0
+          ? Math.min(declared, config.api.maxUploadBytes)
+          : config.api.maxUploadBytes,
       );
-      if (bytes.length === 0) throw new LabelqError('image_empty');
-      const format = sniffFormat(bytes);
-      if (format === undefined) {
-        throw new LabelqError('unsupported_format', unsupportedFormatMessage(bytes), {
-          details: { format: describeUnsupported(bytes) },
-        });
+      try {
+        return await handleUpload(request, reply);
+      } finally {
+        release();
       }
-      if (bytes.length < MIN_IMAGE_BYTES[format]) {
-        throw new LabelqError(
-          'image_decode_failed',
-          `${bytes.length} bytes cannot hold a ${format} image (its mandatory headers alone take ${MIN_IMAGE_BYTES[format]})`,
-          { details: { format, bytes: bytes.length, minBytes: MIN_IMAGE_BYTES[format] } },
-        );
-      }
-      const models = resolveModels(options.models, modelNames);
-      const { tenant } = request.principal;
-      const sha256 = createHash('sha256').update(bytes).digest('hex');
-      const id = uploadImageId(tenant, sha256, models);
-      // Under the tenant's own prefix: the same bytes from two tenants are two objects.
-      const key = `${config.s3.uploadsPrefix}${tenant}/${sha256}.${EXTENSIONS[format]}`;
-      const log = request.log.child({ imageId: id });
-      const job = newJob({
-        tenant,
-        id,
-        bucket: config.s3.bucket,
-        key,
-        models,
-        purpose: options.purpose,
-        origin: 'upload',
-        metadata: options.metadata,
-      });
-      let stored = false;
-      const accepted = await submit(deps, [{ job, force: false }], timeoutMs, {
-        log,
-        // Only a job about to be queued stores its bytes: a duplicate of a known image writes nothing.
-        beforeEnqueue: async () => {
-          await storage.putObject(key, bytes, CONTENT_TYPES[format]);
-          stored = true;
-        },
-      }).then(
-        ([a]) => a!,
-        async (err: unknown) => {
-          if (stored) await removeOrphanUpload(deps, id, key, log);
-          throw err;
-        },
-      );
-      log.info(
-        { key, bytes: bytes.length, format, models, purpose: options.purpose, status: accepted.status },
-        accepted.duplicate ? 'duplicate upload' : 'image queued',
-      );
-      return reply.status(202).header('location', selfLink(id)).send(accepted);
     },
   );
+
+  const handleUpload = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const { bytes, fields } = await receiveUpload(request, config.api.maxUploadBytes);
+    const options = parseOrThrow(
+      uploadOptionsSchema,
+      { ...(request.query as Record<string, unknown>), ...fields },
+      'fields',
+    );
+    if (bytes.length === 0) throw new LabelqError('image_empty');
+    const format = sniffFormat(bytes);
+    if (format === undefined) {
+      throw new LabelqError('unsupported_format', unsupportedFormatMessage(bytes), {
+        details: { format: describeUnsupported(bytes) },
+      });
+    }
+    if (bytes.length < MIN_IMAGE_BYTES[format]) {
+      throw new LabelqError(
+        'image_decode_failed',
+        `${bytes.length} bytes cannot hold a ${format} image (its mandatory headers alone take ${MIN_IMAGE_BYTES[format]})`,
+        { details: { format, bytes: bytes.length, minBytes: MIN_IMAGE_BYTES[format] } },
+      );
+    }
+    const models = resolveModels(options.models, modelNames);
+    const { tenant } = request.principal;
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const id = uploadImageId(tenant, sha256, models);
+    // Under the tenant's own prefix: the same bytes from two tenants are two objects.
+    const key = `${config.s3.uploadsPrefix}${tenant}/${sha256}.${EXTENSIONS[format]}`;
+    const log = request.log.child({ imageId: id });
+    const job = newJob({
+      tenant,
+      id,
+      bucket: config.s3.bucket,
+      key,
+      models,
+      purpose: options.purpose,
+      origin: 'upload',
+      metadata: options.metadata,
+    });
+    let stored = false;
+    const accepted = await submit(deps, [{ job, force: false }], timeoutMs, {
+      log,
+      // Only a job about to be queued stores its bytes: a duplicate of a known image writes nothing.
+      beforeEnqueue: async () => {
+        await storage.putObject(key, bytes, CONTENT_TYPES[format]);
+        stored = true;
+      },
+    }).then(
+      ([a]) => a!,
+      async (err: unknown) => {
+        if (stored) await removeOrphanUpload(deps, id, key, log);
+        throw err;
+      },
+    );
+    log.info(
+      { key, bytes: bytes.length, format, models, purpose: options.purpose, status: accepted.status },
+      accepted.duplicate ? 'duplicate upload' : 'image queued',
+    );
+    return reply.status(202).header('location', selfLink(id)).send(accepted);
+  };
 
   app.get(
     '/images/:id',
