@@ -201,7 +201,7 @@ describe('bounded upload memory and connections', () => {
     // Two distinct images of the photo's size fill the budget while their bodies are still arriving.
     const a = Buffer.from(photo);
     const b = Buffer.from(photo);
-    b[b.length - 3] ^= 0xff; // other bytes, other id: not a duplicate
+    b[b.length - 3] = (b[b.length - 3] ?? 0) ^ 0xff; // other bytes, other id: not a duplicate
     const first = await halfUpload(a);
     const second = await halfUpload(b);
     await new Promise((r) => setTimeout(r, 200));

@@ -118,8 +118,15 @@ export async function startApi(
     // Disconnect first and let the queue's connection setup settle while the queue still listens: BullMQ's
     // close() drops its listeners, and a setup that fails afterwards (the ready check of a connection closed
     // right after start) would emit `error` with none, an unhandled rejection that crashes the process.
+    // Bounded: a client disconnected while waiting to reconnect emits nothing more, and the setup never settles
+    // (nor fails later).
     redis.disconnect();
-    await queue.waitUntilReady().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      queue.waitUntilReady().catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, 1000))),
+    ]);
+    clearTimeout(timer);
     await queue.close().catch(() => undefined);
     storage.destroy();
   };
