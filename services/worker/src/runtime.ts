@@ -1,7 +1,13 @@
 import type { Config } from '@labelq/config';
 import { createInferencePool, type InferencePool } from '@labelq/inference';
 import { loadModerationPolicy } from '@labelq/moderation';
-import { assertNoEviction, assertPersistence, backoffDelay, BACKOFF_TYPE, createWorkerConnection } from '@labelq/queue';
+import {
+  assertNoEviction,
+  assertPersistence,
+  backoffDelay,
+  BACKOFF_TYPE,
+  createWorkerConnection,
+} from '@labelq/queue';
 import type { ResultDocument, StoredJobPayload } from '@labelq/contracts';
 import { createObjectStore, type ObjectStore } from '@labelq/storage';
 import { OpenJobs } from '@labelq/access';
