@@ -11,7 +11,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { manifestSchema } from '@labelq/models';
+import { manifestSchema, sidecarFiles } from '@labelq/models';
 import { CATALOG, findPackage, sourceString, type CatalogEntry } from './models/catalog.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -99,6 +99,7 @@ async function build(entry: CatalogEntry, update: boolean): Promise<Outcome> {
   const jsonPath = join(outDir, `${entry.name}.json`);
   const existing = update ? undefined : await fileDigest(onnxPath);
   if (existing?.sha256 === manifest.sha256) {
+    await writeSidecars(entry, pkg.root, manifest, update);
     if (!existsSync(jsonPath) || (await readFile(jsonPath, 'utf8')) !== text)
       await writeAtomic(jsonPath, text);
     return { name: entry.name, status: 'up to date', bytes: existing.bytes, sha256: existing.sha256 };
@@ -123,9 +124,44 @@ async function build(entry: CatalogEntry, update: boolean): Promise<Outcome> {
     status = 'recorded';
   }
   await mkdir(outDir, { recursive: true });
+  text = await writeSidecars(entry, pkg.root, manifest, update, text);
   await writeAtomic(onnxPath, bytes);
   await writeAtomic(jsonPath, text);
   return { name: entry.name, status, seconds, bytes: bytes.byteLength, sha256: digest };
+}
+
+/**
+ * Writes the files a model needs beside its .onnx (OCR's recogniser and dictionary), each checked against the
+ * sha256 its manifest records (re-recorded in `text` with --update-manifests). Returns the manifest text.
+ */
+async function writeSidecars(
+  entry: CatalogEntry,
+  packageRoot: string,
+  manifest: ReturnType<typeof manifestSchema.parse>,
+  update: boolean,
+  text = '',
+): Promise<string> {
+  if (!entry.sidecars) return text;
+  const files = await entry.sidecars(packageRoot);
+  await mkdir(outDir, { recursive: true });
+  for (const want of sidecarFiles(manifest)) {
+    const bytes = files[want.file];
+    if (bytes === undefined) throw new BuildFailure(`${entry.name}: the catalog has no file ${want.file}`);
+    const digest = sha256(bytes);
+    if (digest !== want.sha256) {
+      if (!update || text === '') {
+        throw new BuildFailure(
+          `${entry.name}: ${want.file} has sha256 ${digest}, the manifest records ${want.sha256} ` +
+            '(run `pnpm models --update-manifests` after an intended change)',
+        );
+      }
+      text = text.replace(want.sha256, digest);
+    }
+    const path = join(outDir, want.file);
+    if ((await fileDigest(path))?.sha256 !== digest) await writeAtomic(path, bytes);
+  }
+  if (update && text !== '') await writeAtomic(join(manifestsDir, `${entry.name}.json`), text);
+  return text;
 }
 
 /** Replaces one string field in the manifest text, keeping the file's formatting. */

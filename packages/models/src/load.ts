@@ -74,6 +74,9 @@ export async function loadModels(dir: string, names?: readonly string[]): Promis
   for (const { manifest, manifestPath } of selected) {
     const path = resolve(root, manifest.file);
     await verifyModelFile(path, manifest, manifestPath);
+    for (const sidecar of sidecarFiles(manifest)) {
+      await verifyModelFile(resolve(root, sidecar.file), { ...manifest, ...sidecar }, manifestPath);
+    }
     loaded.push({ manifest, path, manifestPath });
   }
   return loaded;
@@ -100,7 +103,21 @@ export async function readManifest(manifestPath: string): Promise<ModelManifest>
   return parsed.data;
 }
 
-async function verifyModelFile(path: string, manifest: ModelManifest, manifestPath: string): Promise<void> {
+/** Files a model needs beside its .onnx (OCR: the recogniser and its dictionary), each with its sha256. */
+export function sidecarFiles(manifest: ModelManifest): { file: string; sha256: string }[] {
+  return manifest.task === 'text'
+    ? [
+        { file: manifest.output.recognizer.file, sha256: manifest.output.recognizer.sha256 },
+        { file: manifest.output.dictionary.file, sha256: manifest.output.dictionary.sha256 },
+      ]
+    : [];
+}
+
+async function verifyModelFile(
+  path: string,
+  manifest: Pick<ModelManifest, 'file' | 'sha256' | 'name'>,
+  manifestPath: string,
+): Promise<void> {
   try {
     const s = await stat(path);
     if (!s.isFile()) throw new Error('not a file');

@@ -99,6 +99,45 @@ const facesOutputSchema = z.object({
   maxFaces: z.number().int().positive().default(100),
 });
 
+const sidecarFile = z.object({
+  /** A file beside the manifest (plain name). */
+  file: z.string().regex(/^[^/\\]+$/),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+const textOutputSchema = z.object({
+  /**
+   * PaddleOCR-style two-stage OCR (PP-OCRv4): the manifest's model is the text DETECTOR (a [1, 1, H, W]
+   * probability map, DB head); `recognizer` is the line RECOGNISER run on each detected line. For `text`
+   * manifests `input.width`/`input.height` are the longest side the detector sees (the image is scaled to fit,
+   * each side rounded to a multiple of 32).
+   */
+  decoder: z.literal('ppocr'),
+  /** The detector's probability-map output; default: the first output. */
+  name: z.string().optional(),
+  recognizer: sidecarFile.extend({
+    /** Line height the recogniser takes. Default 48. */
+    height: z.number().int().positive().default(48),
+    /** Widest line crop fed to it, pixels (longer lines are squeezed). Default 1280. */
+    maxWidth: z.number().int().positive().default(1280),
+  }),
+  /**
+   * The recogniser's characters, one per line: output index 0 is the CTC blank, 1..n the file's lines, n+1 a
+   * space.
+   */
+  dictionary: sidecarFile,
+  /** Probability-map pixels above this are text. Default 0.3. */
+  binaryThreshold: z.number().min(0).max(1).default(0.3),
+  /** A region is a line when its mean probability reaches this. Default 0.6. */
+  boxThreshold: z.number().min(0).max(1).default(0.6),
+  /** Each box grows by area x unclipRatio / perimeter on every side (DB shrinks its regions). Default 1.5. */
+  unclipRatio: z.number().positive().default(1.5),
+  /** Lines whose recognition confidence is below this are dropped. Default 0.5. */
+  minLineConfidence: z.number().min(0).max(1).default(0.5),
+  /** Most lines read per image (largest first). Default 50. */
+  maxLines: z.number().int().positive().default(50),
+});
+
 const base = {
   /** Manifest format version. */
   schemaVersion: z.literal(1),
@@ -112,6 +151,11 @@ const base = {
   source: z.string().min(1),
   license: z.string().min(1),
   input: inputSchema,
+  /**
+   * Run only when a request (or tenant) names the model, never as part of "every loaded model". For slow
+   * models such as OCR. Default false.
+   */
+  optIn: z.boolean().default(false),
   labels: z.array(z.string().min(1)).min(1),
   defaults: z
     .object({
@@ -127,6 +171,7 @@ export const manifestSchema = z.discriminatedUnion('task', [
   z.object({ ...base, task: z.literal('classify'), output: classifyOutputSchema }),
   z.object({ ...base, task: z.literal('detect'), output: detectOutputSchema }),
   z.object({ ...base, task: z.literal('faces'), output: facesOutputSchema }),
+  z.object({ ...base, task: z.literal('text'), output: textOutputSchema }),
 ]);
 
 export type ModelManifest = z.infer<typeof manifestSchema>;
@@ -141,6 +186,7 @@ export type CenternetManifest = WithOutput<
   DetectManifest,
   Extract<DetectManifest['output'], { decoder: 'centernet' }>
 >;
+export type TextManifest = Extract<ModelManifest, { task: 'text' }>;
 export type FacesManifest = Extract<ModelManifest, { task: 'faces' }>;
 /** The tasks a manifest can declare; each has its own result shape in the contracts. */
 export type ModelTask = ModelManifest['task'];

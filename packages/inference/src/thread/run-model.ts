@@ -8,11 +8,14 @@ import { pixelsToTensor } from '../image/tensor.ts';
 import { activate, topLabels } from '../postprocess/classify.ts';
 import { decodeBlazeface } from '../postprocess/blazeface.ts';
 import { detect, toImageBox } from '../postprocess/detect.ts';
+import { loadRecognizer, runText, type TextRecognizer } from './run-text.ts';
 
 /** One loaded model in one thread: its session is created once and reused for every image. */
 export interface ThreadModel {
   manifest: ModelManifest;
   session: ort.InferenceSession;
+  /** `text` models: the line recogniser run after the detector. */
+  recognizer?: TextRecognizer;
 }
 
 export interface SessionOptions {
@@ -26,16 +29,20 @@ export async function createThreadModel(
   options: SessionOptions,
 ): Promise<ThreadModel> {
   try {
-    const session = await ort.InferenceSession.create(path, {
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: options.intraOpThreads,
       // One graph branch at a time: parallelism comes from pool threads, not inside a session.
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
-    });
+    };
+    const session = await ort.InferenceSession.create(path, sessionOptions);
     const inputName = manifest.input.name ?? session.inputNames[0];
     if (inputName === undefined || !session.inputNames.includes(inputName)) {
       throw new Error(`input "${inputName}" not in the graph (${session.inputNames.join(', ')})`);
+    }
+    if (manifest.task === 'text') {
+      return { manifest, session, recognizer: await loadRecognizer(manifest, path, sessionOptions) };
     }
     return { manifest, session };
   } catch (err) {
@@ -62,6 +69,11 @@ export async function runModel(
   options: RunOptions,
 ): Promise<ModelResult> {
   const { manifest, session } = model;
+  const ref = { name: manifest.name, version: manifest.version, sha256: manifest.sha256 };
+  if (manifest.task === 'text') {
+    if (model.recognizer === undefined) throw new Error(`text model ${manifest.name} has no recogniser`);
+    return { task: 'text', model: ref, lines: await runText(manifest, session, model.recognizer, image) };
+  }
   const { pixels, content } = await resizeForModel(image, manifest.input);
   const { data, dims } = pixelsToTensor(pixels, manifest.input);
   const inputName = manifest.input.name ?? session.inputNames[0]!;
@@ -76,7 +88,6 @@ export async function runModel(
   }
   const topK = options.topK ?? manifest.defaults.topK;
   const minConfidence = options.minConfidence ?? manifest.defaults.minConfidence;
-  const ref = { name: manifest.name, version: manifest.version, sha256: manifest.sha256 };
 
   switch (manifest.task) {
     case 'classify': {
