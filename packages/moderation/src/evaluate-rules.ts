@@ -20,9 +20,16 @@ export function ruleApplies(rule: PolicyRule, result: ModelResult): boolean {
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** Whole-word, case-insensitive: not preceded or followed by a letter, digit or underscore. */
-function wordPattern(word: string): RegExp {
-  return new RegExp(`(?<![\\p{L}\\p{N}_])${escape(word.normalize('NFKC'))}(?![\\p{L}\\p{N}_])`, 'iu');
+/**
+ * Whole-word, case-insensitive: not preceded or followed by a letter, digit or underscore. With `wholeWords`
+ * off: the word's letters in order with any whitespace between them, anywhere in the line.
+ */
+function wordPattern(word: string, wholeWords: boolean): RegExp {
+  const w = word.normalize('NFKC');
+  if (!wholeWords) {
+    return new RegExp([...w.replace(/\s+/g, '')].map(escape).join('\\s*'), 'iu');
+  }
+  return new RegExp(`(?<![\\p{L}\\p{N}_])${escape(w)}(?![\\p{L}\\p{N}_])`, 'iu');
 }
 
 /**
@@ -72,7 +79,7 @@ export function evaluateRules(
       } else if (rule.kind === 'text' && result.task === 'text') {
         const lines = result.lines.map((l) => l.text.normalize('NFKC'));
         const terms: [string, RegExp][] = [
-          ...rule.words.map((w): [string, RegExp] => [w, wordPattern(w)]),
+          ...rule.words.map((w): [string, RegExp] => [w, wordPattern(w, rule.wholeWords)]),
           ...rule.patterns.map((p): [string, RegExp] => [p, new RegExp(p, 'iu')]),
         ];
         for (const [term, re] of terms) {

@@ -57,6 +57,11 @@ export const textRuleSchema = z
     /** Only this model's results; default every text model. */
     model: z.string().min(1).optional(),
     words: z.array(z.string().trim().min(1).max(MAX_PATTERN)).default([]),
+    /**
+     * true: a word matches only as a whole word. false: anywhere, spaces ignored on both sides (OCR often drops
+     * the spaces between words: "WELCOMETOCASINO"), at the price of matching inside longer words. Default true.
+     */
+    wholeWords: z.boolean().default(true),
     patterns: z
       .array(z.string().min(1).max(MAX_PATTERN).refine(compiles, 'not a valid regular expression'))
       .default([]),
