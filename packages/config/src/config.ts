@@ -39,7 +39,7 @@ export interface Config {
   };
   access: { disabled: boolean; rateLimitPerMinute: number; maxOpenJobs: number };
   models: { dir: string; names: readonly string[] | undefined };
-  pool: { threads: number; intraOpThreads: number; maxInputPixels: number };
+  pool: { threads: number; intraOpThreads: number; maxInputPixels: number; maxDecodeBytes: number };
   worker: {
     concurrency: number;
     maxBytesInFlight: number;
@@ -141,7 +141,12 @@ export function loadConfig(
       maxOpenJobs: e.TENANT_MAX_OPEN_JOBS,
     },
     models: { dir: e.MODELS_DIR, names: e.MODELS },
-    pool: { threads, intraOpThreads: e.INTRA_OP_THREADS, maxInputPixels: e.MAX_INPUT_PIXELS },
+    pool: {
+      threads,
+      intraOpThreads: e.INTRA_OP_THREADS,
+      maxInputPixels: e.MAX_INPUT_PIXELS,
+      maxDecodeBytes: e.MAX_DECODE_BYTES_IN_FLIGHT,
+    },
     worker: {
       concurrency: e.WORKER_CONCURRENCY ?? threads * 2 + 2,
       maxBytesInFlight: e.WORKER_MAX_BYTES_IN_FLIGHT,

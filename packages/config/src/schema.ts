@@ -168,6 +168,13 @@ export const envSchema = z.object({
   LABELQ_API_KEY: z.string().min(1).optional(),
   /** Key prefix (results bucket) of batch item pages and completion reports. Default `reports/`. */
   BATCH_REPORTS_PREFIX: z.string().default('reports/'),
+
+  /**
+   * Decode memory, estimated from each image's header before decoding (pixels, channels, progressive-JPEG
+   * coefficients, the shrink-on-load size), that a worker's pool may have in flight; an image needing more than
+   * this runs alone. Default 268435456.
+   */
+  MAX_DECODE_BYTES_IN_FLIGHT: int(1).default(256 * 1024 * 1024),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -15,3 +15,5 @@ export { decodeNanodet } from './postprocess/nanodet.ts';
 export { decodeCenternet, type Detections } from './postprocess/centernet.ts';
 export { decodeBlazeface, blazefaceAnchors } from './postprocess/blazeface.ts';
 export { toImageBox } from './postprocess/detect.ts';
+export { ByteBudget } from './byte-budget.ts';
+export { estimateDecodeBytes, type ImageHeader } from './image/decode-memory.ts';

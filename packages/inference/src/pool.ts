@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Piscina } from 'piscina';
+import sharp from 'sharp';
 import { LabelqError, toLabelqError } from '@labelq/errors';
 import { loadModels, type ModelManifest } from '@labelq/models';
 import type {
@@ -11,6 +12,8 @@ import type {
   ThreadTask,
 } from './thread/protocol.ts';
 import type { ClassifyOptions, ImageClassification, InferencePool } from './types.ts';
+import { ByteBudget } from './byte-budget.ts';
+import { estimateDecodeBytes, type ImageHeader } from './image/decode-memory.ts';
 
 /** Minimal structured logger (pino satisfies it). */
 export interface PoolLogger {
@@ -36,6 +39,14 @@ export interface InferencePoolOptions {
    * `bare-fulldecode`).
    */
   shrinkOnLoad?: boolean;
+  /**
+   * Estimated decode memory (from each image's header: pixels, channels, progressive JPEG coefficients, the
+   * shrink-on-load target; `estimateDecodeBytes`) that may be in flight in the pool at once; images wait for
+   * it before they go to a thread, so two 10000x10000 progressive JPEGs (~2 MB each, ~300 MB each to decode)
+   * never decode together. An image that needs more than all of it waits until nothing else holds any, then
+   * runs alone (the pixel limit, `maxInputPixels`, bounds what one image may need). Default 268435456 (256 MiB).
+   */
+  maxDecodeBytes?: number;
   /**
    * Tasks that may wait for a thread; beyond it `classify` rejects with `queue_unavailable` (retryable).
    * Default: `threads * 16`.
@@ -71,16 +82,19 @@ export async function createInferencePool(
   const threads = options.threads ?? Math.max(1, Math.floor(availableParallelism() / intraOpThreads));
   const maxInputPixels = options.maxInputPixels ?? 100_000_000;
   const maxQueue = options.maxQueue ?? threads * 16;
+  const shrinkOnLoad = options.shrinkOnLoad ?? true;
+  const memory = new ByteBudget(options.maxDecodeBytes ?? 256 * 1024 * 1024);
   const log = options.logger;
   const loaded = await loadModels(options.modelsDir ?? 'models', options.models);
   const manifests: readonly ModelManifest[] = Object.freeze(loaded.map((m) => m.manifest));
   const byName = new Set(manifests.map((m) => m.name));
+  const inputsByName = new Map(manifests.map((m) => [m.name, m.input]));
 
   const init: ThreadInit = {
     models: loaded.map(({ manifest, path }) => ({ manifest, path })),
     intraOpThreads,
     maxInputPixels,
-    shrinkOnLoad: options.shrinkOnLoad ?? true,
+    shrinkOnLoad,
     testHooks: options.testHooks ?? false,
   };
   const piscina = new Piscina({
@@ -142,28 +156,50 @@ export async function createInferencePool(
         });
       }
       if (models.length === 0) throw new LabelqError('invalid_request', 'No models requested');
-      const submittedAt = performance.timeOrigin + performance.now();
-      const owned = ownedBytes(bytes);
+      const unique = [...new Set(models)];
+      const t0 = performance.timeOrigin + performance.now();
       inFlight++;
-      const out = await run<ClassifyOutput>(
-        {
-          kind: 'classify',
-          bytes: owned,
-          models: [...new Set(models)],
-          topK: callOptions.topK,
-          minConfidence: callOptions.minConfidence,
-          submittedAt,
-        },
-        owned,
-      ).finally(() => inFlight--);
+      let release: (() => void) | undefined;
+      let out: ClassifyOutput;
+      let decodeBytes: number;
+      let submittedAt: number;
+      try {
+        // Before the bytes are transferred: the header says how much memory decoding will take.
+        decodeBytes = await estimateFromHeader(
+          bytes,
+          unique.map((n) => inputsByName.get(n)!),
+          shrinkOnLoad,
+          maxInputPixels,
+        );
+        release = await memory.acquire(decodeBytes);
+        submittedAt = performance.timeOrigin + performance.now();
+        const owned = ownedBytes(bytes);
+        out = await run<ClassifyOutput>(
+          {
+            kind: 'classify',
+            bytes: owned,
+            models: unique,
+            topK: callOptions.topK,
+            minConfidence: callOptions.minConfidence,
+            submittedAt,
+          },
+          owned,
+        );
+      } finally {
+        release?.();
+        inFlight--;
+      }
       return {
         image: out.image,
         results: out.results,
+        decodeBytes,
+        ranAt: { start: out.startedAt, end: out.finishedAt },
         timings: {
+          memoryWaitMs: submittedAt - t0,
           queueMs: out.queueMs,
           decodeMs: out.decodeMs,
           models: out.models,
-          totalMs: performance.timeOrigin + performance.now() - submittedAt,
+          totalMs: performance.timeOrigin + performance.now() - t0,
         },
       };
     },
@@ -183,6 +219,31 @@ export async function createInferencePool(
     },
   };
   return pool;
+}
+
+/**
+ * The decode-memory estimate for `bytes` from its header (sharp's metadata: header parsing only, on libuv's
+ * thread pool). 0 when no decoding will happen: a header sharp cannot read, or more pixels than the limit (the
+ * thread refuses both from the header, with their own coded errors).
+ */
+async function estimateFromHeader(
+  bytes: Uint8Array,
+  models: Parameters<typeof estimateDecodeBytes>[1],
+  shrinkOnLoad: boolean,
+  maxInputPixels: number,
+): Promise<number> {
+  let header: ImageHeader;
+  try {
+    header = await sharp(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+      limitInputPixels: false,
+      pages: 1,
+    }).metadata();
+  } catch {
+    return 0;
+  }
+  const height = header.pageHeight ?? header.height;
+  if (!header.width || !height || header.width * height > maxInputPixels) return 0;
+  return estimateDecodeBytes(header, models, shrinkOnLoad);
 }
 
 /**

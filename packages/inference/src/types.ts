@@ -14,12 +14,14 @@ export interface ClassifyOptions {
 export interface ImageInfo {
   /** Detected container format (one of the contracts' IMAGE_FORMATS). */
   format: string;
-  /** Width and height after EXIF auto-orientation. */
+  /** Width and height of the original after EXIF auto-orientation (whatever size it was decoded at). */
   width: number;
   height: number;
 }
 
 export interface ClassifyTimings {
+  /** Waiting for the pool's decode-memory budget (`maxDecodeBytes`), after reading the header. */
+  memoryWaitMs?: number;
   /** Waiting for a free pool thread. */
   queueMs: number;
   /** Decode + orient + colour conversion, done once per image. */
@@ -33,6 +35,10 @@ export interface ImageClassification {
   image: ImageInfo;
   results: ModelResult[];
   timings: ClassifyTimings;
+  /** Decode memory reserved for this image, estimated from its header (0 for inline runs). */
+  decodeBytes?: number;
+  /** Epoch ms when a pool thread started and finished this image. */
+  ranAt?: { start: number; end: number };
 }
 
 /** A pool of worker threads running sharp + onnxruntime; the only place pixel work and ORT happen. */

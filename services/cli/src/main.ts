@@ -39,6 +39,7 @@ async function main(argv: readonly string[]): Promise<number> {
       intraOpThreads,
       threads: command.threads ?? (command.intraOpThreads ? undefined : config.pool.threads),
       maxInputPixels: config.pool.maxInputPixels,
+      maxDecodeBytes: config.pool.maxDecodeBytes,
     });
   } catch (err) {
     const e = toLabelqError(err);

@@ -113,6 +113,7 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
         threads: config.pool.threads,
         intraOpThreads: config.pool.intraOpThreads,
         maxInputPixels: config.pool.maxInputPixels,
+        maxDecodeBytes: config.pool.maxDecodeBytes,
         logger: log,
       }));
     if (!deps.pool) owned.push((force) => pool.close({ force }));

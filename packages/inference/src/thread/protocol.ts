@@ -46,6 +46,9 @@ export interface ClassifyOutput {
   queueMs: number;
   decodeMs: number;
   models: Record<string, number>;
+  /** Epoch ms when the thread started and finished the task. */
+  startedAt: number;
+  finishedAt: number;
 }
 
 export interface DescribeOutput {

@@ -59,6 +59,8 @@ async function classify(task: ClassifyTask): Promise<ClassifyOutput> {
     queueMs: Math.max(0, start - task.submittedAt),
     decodeMs: decoded - start,
     models: timings,
+    startedAt: start,
+    finishedAt: now(),
   };
 }
 
