@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInferencePool, type ImageClassification, type InferencePool } from '@labelq/inference';
+import { resultLabels } from '@labelq/contracts';
 import { writeSyntheticModel } from '../fixtures/synthetic-classifier.ts';
 
 const BUDGET = 64 * 1024 * 1024;
@@ -68,8 +69,8 @@ describe('decode-memory budget', () => {
     for (const other of [...bigOut, ...smallOut])
       expect(overlaps(hugeOut, other), 'the huge image ran alongside another').toBe(false);
     // And the pixels were right.
-    expect(bigOut.map((o) => o.results[0]!.labels[0]!.name)).toEqual(['red', 'blue', 'red']);
-    expect(hugeOut.results[0]!.labels[0]!.name).toBe('blue');
+    expect(bigOut.map((o) => resultLabels(o.results[0]!)[0]!.name)).toEqual(['red', 'blue', 'red']);
+    expect(resultLabels(hugeOut.results[0]!)[0]!.name).toBe('blue');
     expect(hugeOut.image).toEqual({ format: 'jpeg', width: 6000, height: 6000 });
   });
 
