@@ -1,6 +1,11 @@
 import { LabelqError } from '@labelq/errors';
 import { defaultCores, envSchema } from './schema.ts';
 
+/** Retries of a webhook delivery: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (the Standard Webhooks / Svix shape). */
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS: readonly number[] = [
+  5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+];
+
 /** The validated, derived configuration. Frozen: nothing changes it after start. */
 export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -65,6 +70,17 @@ export interface Config {
   };
   /** What the CLI's API commands use. */
   cli: { apiUrl: string; apiKey: string | undefined };
+  /** The moderation workflow (#10): wait, webhooks, tenant policies. */
+  workflow: {
+    maxWaitSeconds: number;
+    webhookAllowedHosts: readonly string[];
+    webhookRetryScheduleMs: readonly number[];
+    webhookTimeoutMs: number;
+    webhookDisableAfterFailures: number;
+    webhookConcurrency: number;
+    callbackUrlTenants: readonly string[];
+    tenantPolicyCacheMs: number;
+  };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -170,5 +186,15 @@ export function loadConfig(
       reportsPrefix: e.BATCH_REPORTS_PREFIX,
     },
     cli: { apiUrl: e.LABELQ_API_URL, apiKey: e.LABELQ_API_KEY },
+    workflow: {
+      maxWaitSeconds: e.MAX_WAIT_SECONDS,
+      webhookAllowedHosts: e.WEBHOOK_ALLOWED_HOSTS ?? [],
+      webhookRetryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE_MS ?? DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS,
+      webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      webhookDisableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
+      webhookConcurrency: e.WEBHOOK_CONCURRENCY,
+      callbackUrlTenants: e.CALLBACK_URL_TENANTS ?? [],
+      tenantPolicyCacheMs: e.TENANT_POLICY_CACHE_MS,
+    },
   });
 }

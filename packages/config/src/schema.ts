@@ -175,6 +175,32 @@ export const envSchema = z.object({
    * this runs alone. Default 268435456.
    */
   MAX_DECODE_BYTES_IN_FLIGHT: int(1).default(256 * 1024 * 1024),
+  /** Longest `wait=N` (query or `Prefer: wait=N`) `POST /v1/images` may ask for, seconds. Default 30. */
+  MAX_WAIT_SECONDS: int(0).default(30),
+  /**
+   * Private hosts webhooks may reach (comma-separated host names, host:port or CIDRs), for tests and on-prem
+   * receivers; anything else that resolves to a loopback, private, link-local or metadata address is refused.
+   * Default: none.
+   */
+  WEBHOOK_ALLOWED_HOSTS: list.optional(),
+  /**
+   * Delays before each retry of a webhook delivery, ms, comma-separated: its length is the number of retries;
+   * after the last one the delivery is dead-lettered. Default `5000,300000,1800000,7200000,18000000,36000000,36000000`
+   * (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: about 27.6 hours in all).
+   */
+  WEBHOOK_RETRY_SCHEDULE_MS: list
+    .pipe(z.array(z.string().regex(/^\d+$/).transform(Number)).min(1))
+    .optional(),
+  /** One delivery attempt (connect, send, response) must finish within this, ms. Default 10000. */
+  WEBHOOK_TIMEOUT_MS: int(1).default(10_000),
+  /** Consecutive failed attempts after which an endpoint is disabled until its tenant re-enables it. Default 20. */
+  WEBHOOK_DISABLE_AFTER_FAILURES: int(1).default(20),
+  /** Webhook deliveries one worker process makes at once. Default 16. */
+  WEBHOOK_CONCURRENCY: int(1).default(16),
+  /** Tenants whose requests may carry a one-off `callbackUrl` (comma-separated; `*` for all). Default: none. */
+  CALLBACK_URL_TENANTS: list.optional(),
+  /** How long a worker caches a tenant's moderation policy (and whether it has webhooks), ms. Default 5000. */
+  TENANT_POLICY_CACHE_MS: int(0).default(5000),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -10,6 +10,7 @@ import {
   moderationSchema,
   upgradeModelResultV1,
 } from './model-result.ts';
+import { humanReviewSchema, redecisionSchema } from './review.ts';
 
 /**
  * Result and failure documents: what a worker writes to `${S3_RESULTS_PREFIX}<image id>.json` (and returns as
@@ -80,6 +81,10 @@ const resultDocumentV1 = z.object({
   timings: resultTimingsSchema,
   /** Present only when the result stands but its S3 tags could not be written. */
   tags: tagsNotWrittenSchema.optional(),
+  /** A person's decision on a `review` image (`POST /v1/reviews/:id`); `moderation` stays the model's. */
+  review: humanReviewSchema.optional(),
+  /** Present when `moderation` was re-decided from the stored scores under a newer policy (no inference). */
+  redecided: redecisionSchema.optional(),
 });
 
 const failureDocumentV1 = z.object({

@@ -8,3 +8,5 @@ export * from './api.ts';
 export * from './access.ts';
 export * from './operations.ts';
 export * from './batch.ts';
+export * from './review.ts';
+export * from './workflow.ts';

@@ -94,6 +94,31 @@ export const ERROR_CODES = {
   },
   // A bug or an unforeseen failure: retrying the same work would most likely fail the same way.
   internal: { status: 500, retryable: false, message: 'Internal error' },
+  // Moderation workflow (#10): waiting for answers, webhooks, the review queue, tenant policies.
+  wait_invalid: { status: 400, retryable: false, message: 'wait must be a whole number of seconds in range' },
+  webhook_url_invalid: { status: 400, retryable: false, message: 'The webhook URL is invalid' },
+  // A loopback, private, link-local or metadata target not in WEBHOOK_ALLOWED_HOSTS.
+  webhook_url_forbidden: {
+    status: 400,
+    retryable: false,
+    message: 'The webhook URL targets a private address',
+  },
+  webhook_not_found: { status: 404, retryable: false, message: 'No such webhook endpoint' },
+  callback_not_allowed: {
+    status: 403,
+    retryable: false,
+    message: 'Per-request callbackUrl is not enabled for this tenant',
+  },
+  // A delivery attempt that did not get a 2xx (timeout, refused, 5xx, redirect, huge body): retried per schedule.
+  webhook_delivery_failed: { status: 502, retryable: true, message: 'The webhook receiver did not accept' },
+  // The endpoint was disabled (after a run of failures, or deleted) while the delivery waited.
+  webhook_endpoint_disabled: { status: 409, retryable: false, message: 'The webhook endpoint is disabled' },
+  review_not_pending: { status: 409, retryable: false, message: 'The image is not in review' },
+  review_already_decided: {
+    status: 409,
+    retryable: false,
+    message: 'The image was already reviewed (send force: true to change the decision)',
+  },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
