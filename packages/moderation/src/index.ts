@@ -17,3 +17,7 @@ export {
 export { evaluateRules, type TriggeredRule } from './evaluate-rules.ts';
 export { decideScores, moderate } from './decide.ts';
 export { loadModerationPolicy } from './load.ts';
+export * from './tenant-policy.ts';
+export * from './redecide.ts';
+export * from './review-queue.ts';
+export { policyFileSchema, mergePolicy, type PolicyFile } from './policy.ts';

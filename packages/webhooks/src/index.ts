@@ -1,1 +1,6 @@
-export {};
+export * from './targets.ts';
+export * from './secrets.ts';
+export * from './store.ts';
+export * from './post.ts';
+export * from './events.ts';
+export * from './worker.ts';

@@ -1,0 +1,111 @@
+import type { ModerationReason, ResultDocument, ReviewDecision } from '@labelq/contracts';
+import type { Redis } from 'ioredis';
+
+/** What the queue keeps per image (the rest is in the result document). */
+export interface ReviewEntry {
+  id: string;
+  bucket: string;
+  key: string;
+  reasons: ModerationReason[];
+  policy: string;
+  /** ISO time the model decided `review`. */
+  queuedAt: string;
+  decision?: ReviewDecision;
+  decidedBy?: string;
+  decidedAt?: string;
+}
+
+export type ReviewStatus = 'pending' | 'decided';
+
+/**
+ * The review queue per tenant in Redis: a sorted set of pending image ids (score: when the model decided,
+ * so lists come oldest first), one of decided ids, and a hash of entries. The result document stays the
+ * record; this is the index that lets `GET /v1/reviews` list without reading S3.
+ */
+export class ReviewQueue {
+  readonly #redis: Redis;
+  readonly #p: string;
+
+  constructor(redis: Redis, prefix: string) {
+    this.#redis = redis;
+    this.#p = `${prefix}:review`;
+  }
+
+  #set(tenant: string, status: ReviewStatus): string {
+    return `${this.#p}:${status}:${tenant}`;
+  }
+  #entries(tenant: string): string {
+    return `${this.#p}:entries:${tenant}`;
+  }
+
+  /**
+   * Files a completed result whose decision is `review` and that no person decided yet (idempotent: a re-run
+   * files it once, at its first time). Anything else leaves pending (a re-decision to allow/block).
+   */
+  async sync(tenant: string, doc: ResultDocument): Promise<void> {
+    const pending = this.#set(tenant, 'pending');
+    if (doc.moderation?.decision === 'review' && doc.review === undefined) {
+      const entry: ReviewEntry = {
+        id: doc.id,
+        bucket: doc.source.bucket,
+        key: doc.source.key,
+        reasons: doc.moderation.reasons,
+        policy: doc.moderation.policy,
+        queuedAt: doc.timings.finishedAt,
+      };
+      await this.#redis
+        .multi()
+        .zadd(pending, 'NX', Date.parse(doc.timings.finishedAt) || Date.now(), doc.id)
+        .hset(this.#entries(tenant), doc.id, JSON.stringify(entry))
+        .exec();
+    } else if (doc.review === undefined) {
+      await this.#redis.multi().zrem(pending, doc.id).hdel(this.#entries(tenant), doc.id).exec();
+    }
+  }
+
+  /** Records a person's decision: the image leaves pending and joins decided. */
+  async decided(tenant: string, doc: ResultDocument): Promise<void> {
+    if (doc.review === undefined || doc.moderation === undefined) return;
+    const entry: ReviewEntry = {
+      id: doc.id,
+      bucket: doc.source.bucket,
+      key: doc.source.key,
+      reasons: doc.moderation.reasons,
+      policy: doc.moderation.policy,
+      queuedAt: doc.timings.finishedAt,
+      decision: doc.review.decision,
+      decidedBy: doc.review.by,
+      decidedAt: doc.review.at,
+    };
+    await this.#redis
+      .multi()
+      .zrem(this.#set(tenant, 'pending'), doc.id)
+      .zadd(this.#set(tenant, 'decided'), Date.parse(doc.review.at), doc.id)
+      .hset(this.#entries(tenant), doc.id, JSON.stringify(entry))
+      .exec();
+  }
+
+  /** Entries oldest first (pending: by model decision; decided: by human decision), after `cursor` (an id). */
+  async list(
+    tenant: string,
+    status: ReviewStatus,
+    limit: number,
+    after?: string,
+  ): Promise<{ items: ReviewEntry[]; next?: string }> {
+    const set = this.#set(tenant, status);
+    let start = 0;
+    if (after !== undefined) {
+      const rank = await this.#redis.zrank(set, after);
+      start = rank === null ? 0 : rank + 1;
+    }
+    const ids = await this.#redis.zrange(set, start, start + limit);
+    const page = ids.slice(0, limit);
+    const rows = page.length > 0 ? await this.#redis.hmget(this.#entries(tenant), ...page) : [];
+    const items = rows.flatMap((r) => (r === null ? [] : [JSON.parse(r) as ReviewEntry]));
+    return { items, ...(ids.length > limit ? { next: page[page.length - 1]! } : {}) };
+  }
+
+  async pendingCount(tenant: string): Promise<number> {
+    return this.#redis.zcard(this.#set(tenant, 'pending'));
+  }
+}

@@ -1,0 +1,207 @@
+import type { Config } from '@labelq/config';
+import { webhookEventSchema, type WebhookEvent } from '@labelq/contracts';
+import { LabelqError } from '@labelq/errors';
+import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import {
+  DELIVER_JOB,
+  FANOUT_JOB,
+  webhookQueueName,
+  type DeliverJobData,
+  type WebhookQueue,
+} from './events.ts';
+import { postJson } from './post.ts';
+import { signWebhook } from './secrets.ts';
+import { signingSecrets, type WebhookStore } from './store.ts';
+import { createDeliveryAgents, parseAllowedTargets, type DeliveryAgents } from './targets.ts';
+
+export const WEBHOOK_BACKOFF = 'webhook-schedule';
+
+/** The delay before retry number `attemptsMade` (1-based) per the schedule; the last entry repeats. */
+export function retryDelay(schedule: readonly number[], attemptsMade: number): number {
+  return schedule[Math.min(schedule.length, Math.max(1, attemptsMade)) - 1] ?? 0;
+}
+
+export interface WebhookWorkerDeps {
+  config: Config;
+  connection: ConnectionOptions;
+  queue: WebhookQueue;
+  store: WebhookStore;
+  logger: Logger;
+  /** Signing key for one-off `callbackUrl` deliveries (the tenant's callback secret). */
+  callbackSecret?: (tenant: string) => Promise<string>;
+}
+
+export interface WebhookWorker {
+  worker: Worker;
+  close(): Promise<void>;
+}
+
+/**
+ * The webhooks worker: fans an event out to its tenant's subscribed endpoints (one delivery job each, id
+ * `<event>-<endpoint>` so a repeated fan-out adds nothing), then delivers each at least once: signed per
+ * Standard Webhooks, SSRF-checked at connect time, retried on the configured schedule, dead-lettered (kept as
+ * a failed job and logged `dead`) after the last attempt. An endpoint that fails
+ * WEBHOOK_DISABLE_AFTER_FAILURES times in a row is disabled; its waiting deliveries then end at once.
+ */
+export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
+  const { config, store, queue, logger } = deps;
+  const wf = config.workflow;
+  const allowed = parseAllowedTargets(wf.webhookAllowedHosts);
+  const agents: DeliveryAgents = createDeliveryAgents(allowed);
+  const attempts = wf.webhookRetryScheduleMs.length + 1;
+
+  async function fanOut(job: Job<WebhookEvent>): Promise<number> {
+    const event = webhookEventSchema.parse(job.data);
+    const endpoints = await store.subscribed(event.tenant, event.type);
+    const jobs = endpoints.map((ep) => ({
+      name: DELIVER_JOB,
+      data: { event, endpointId: ep.id } satisfies DeliverJobData,
+      opts: deliverOptions(`${event.id}-${ep.id}`),
+    }));
+    if (event.callbackUrl !== undefined) {
+      jobs.push({
+        name: DELIVER_JOB,
+        data: { event },
+        opts: deliverOptions(`${event.id}-callback`),
+      } as never);
+    }
+    if (jobs.length > 0) await queue.addBulk(jobs);
+    return jobs.length;
+  }
+
+  function deliverOptions(jobId: string) {
+    return {
+      jobId,
+      attempts,
+      backoff: { type: WEBHOOK_BACKOFF },
+      removeOnComplete: { age: 86_400 },
+      // The dead-letter state: failed deliveries stay in the queue's failed set (and the endpoint's log).
+      removeOnFail: false,
+    };
+  }
+
+  async function deliver(job: Job<DeliverJobData>): Promise<{ statusCode?: number; latencyMs: number }> {
+    const { event, endpointId } = job.data;
+    const attempt = job.attemptsMade + 1;
+    const log = logger.child({
+      eventId: event.id,
+      type: event.type,
+      tenant: event.tenant,
+      endpointId,
+      attempt,
+    });
+    let url: URL;
+    let secrets: string[];
+    if (endpointId !== undefined) {
+      const ep = await store.byId(endpointId);
+      if (!ep || ep.tenant !== event.tenant) {
+        throw new UnrecoverableError('webhook_endpoint_disabled: the endpoint was deleted');
+      }
+      if (ep.disabled) {
+        await store.recordAttempt(ep.id, {
+          eventId: event.id,
+          type: event.type,
+          attempt,
+          at: new Date().toISOString(),
+          status: 'dead',
+          latencyMs: 0,
+          error: { code: 'webhook_endpoint_disabled', message: 'The endpoint is disabled; not sent' },
+        });
+        throw new UnrecoverableError('webhook_endpoint_disabled: the endpoint is disabled');
+      }
+      url = new URL(ep.url);
+      secrets = signingSecrets(ep);
+    } else {
+      if (event.callbackUrl === undefined || deps.callbackSecret === undefined) {
+        throw new UnrecoverableError('webhook_endpoint_disabled: no receiver');
+      }
+      url = new URL(event.callbackUrl);
+      secrets = [await deps.callbackSecret(event.tenant)];
+    }
+    const body = JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data });
+    const headers = signWebhook(event.id, new Date(), body, secrets);
+    const outcome = await postJson(
+      url,
+      body,
+      { ...headers },
+      { agent: agents.for(url), timeoutMs: wf.webhookTimeoutMs },
+    );
+    const at = new Date().toISOString();
+    const final = attempt >= attempts;
+    if (outcome.ok) {
+      if (endpointId !== undefined) {
+        await store.recordSuccess(endpointId);
+        await store.recordAttempt(endpointId, {
+          eventId: event.id,
+          type: event.type,
+          attempt,
+          at,
+          status: 'delivered',
+          ...(outcome.statusCode !== undefined ? { statusCode: outcome.statusCode } : {}),
+          latencyMs: outcome.latencyMs,
+        });
+      }
+      log.debug({ statusCode: outcome.statusCode, latencyMs: outcome.latencyMs }, 'webhook delivered');
+      return { statusCode: outcome.statusCode, latencyMs: outcome.latencyMs };
+    }
+    const err = new LabelqError('webhook_delivery_failed', outcome.error ?? 'delivery failed', {
+      details: { statusCode: outcome.statusCode ?? null },
+    });
+    let disabled = false;
+    if (endpointId !== undefined) {
+      disabled = await store.recordFailure(endpointId, wf.webhookDisableAfterFailures);
+      const nextMs = retryDelay(wf.webhookRetryScheduleMs, attempt);
+      await store.recordAttempt(endpointId, {
+        eventId: event.id,
+        type: event.type,
+        attempt,
+        at,
+        status: final || disabled ? 'dead' : 'retrying',
+        ...(outcome.statusCode !== undefined ? { statusCode: outcome.statusCode } : {}),
+        latencyMs: outcome.latencyMs,
+        error: { code: err.code, message: err.message },
+        ...(final || disabled ? {} : { nextAttemptAt: new Date(Date.now() + nextMs).toISOString() }),
+      });
+    }
+    if (disabled)
+      log.warn(
+        { failures: wf.webhookDisableAfterFailures },
+        'webhook endpoint disabled after a run of failures',
+      );
+    log[final ? 'warn' : 'info'](
+      { error: err.message, final },
+      final ? 'webhook dead-lettered' : 'webhook attempt failed',
+    );
+    if (disabled) throw new UnrecoverableError(`webhook_endpoint_disabled: ${err.message}`);
+    throw err;
+  }
+
+  const worker = new Worker<WebhookEvent | DeliverJobData>(
+    webhookQueueName(config),
+    async (job) => {
+      if (job.name === FANOUT_JOB) return fanOut(job as Job<WebhookEvent>);
+      if (job.name === DELIVER_JOB) return deliver(job as Job<DeliverJobData>);
+      throw new UnrecoverableError(`unknown webhooks job ${job.name}`);
+    },
+    {
+      connection: deps.connection,
+      prefix: config.queue.prefix,
+      concurrency: wf.webhookConcurrency,
+      // A delivery ends within the timeout; the lock only has to outlive that.
+      lockDuration: Math.max(30_000, wf.webhookTimeoutMs * 2),
+      settings: {
+        backoffStrategy: (attemptsMade: number, type?: string) =>
+          type === WEBHOOK_BACKOFF ? retryDelay(wf.webhookRetryScheduleMs, attemptsMade) : 1000,
+      },
+    },
+  );
+  worker.on('error', (err) => logger.error({ err }, 'webhooks worker error'));
+  return {
+    worker,
+    async close() {
+      await worker.close();
+      agents.destroy();
+    },
+  };
+}
