@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ApiMetrics } from './metrics/api-metrics.ts';
 import type { BatchApiDeps } from './batch/deps.ts';
+import type { ApiWorkflow } from './workflow/deps.ts';
 
 /** The few object-store operations the API needs, on the configured bucket (adapted from @labelq/storage). */
 export interface ApiStorage {
@@ -57,4 +58,6 @@ export interface ApiDeps {
   metrics?: ApiMetrics;
   /** Batches (`/v1/batches`). Absent: those routes are not registered. */
   batches?: BatchApiDeps;
+  /** The moderation workflow: wait=N, webhooks, reviews, tenant policies, live events. Absent: those routes are off. */
+  workflow?: ApiWorkflow;
 }

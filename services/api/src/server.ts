@@ -10,6 +10,8 @@ import { configuredModels } from './models.ts';
 import { createApiRedis } from './redis.ts';
 import { createApiStorage } from './storage-s3.ts';
 import { createBatchApi } from './batch/wire.ts';
+import { createObjectStore } from '@labelq/storage';
+import { createApiWorkflow, type ApiWorkflowRuntime } from './workflow/build.ts';
 
 export interface ApiServer {
   app: FastifyInstance;
@@ -111,9 +113,12 @@ export async function startApi(
   const redis = createApiRedis(config.redis.url, logger);
   const queue = createClassifyQueue(config, redis);
   queue.on('error', (err) => logger.debug({ err: err.message }, 'queue error'));
-  const storage = createApiStorage(config);
+  const objects = createObjectStore(config.s3);
+  const storage = createApiStorage(config, objects);
   const batches = createBatchApi(config, redis);
+  let workflow: ApiWorkflowRuntime | undefined;
   const shutdownQueue = async (): Promise<void> => {
+    await workflow?.close().catch(() => undefined);
     await batches.close();
     // Disconnect first and let the queue's connection setup settle while the queue still listens: BullMQ's
     // close() drops its listeners, and a setup that fails afterwards (the ready check of a connection closed
@@ -140,6 +145,7 @@ export async function startApi(
       await assertKeysExist(keys, redis, logger);
     }
     await checkPersistence(config, redis, logger);
+    workflow = await createApiWorkflow(config, redis, objects, logger);
     const app = await buildApp({
       config,
       logger,
@@ -149,6 +155,7 @@ export async function startApi(
       ...(keys !== undefined ? { keys } : {}),
       openJobs: new OpenJobs(redis, config.redis.keyPrefix),
       batches: batches.deps,
+      workflow: workflow.workflow,
       rateLimit: { redis, perMinute: config.access.rateLimitPerMinute, prefix: config.redis.keyPrefix },
       readiness: [
         // A write, not PING: a Redis out of memory (noeviction) still answers PING but refuses every new job.

@@ -155,8 +155,11 @@ export async function readImageStatus(
   }
   if (snapshot.status === 'completed') {
     // The worker's return value is the result document; S3 holds the same if the value is unreadable.
-    const doc =
-      tryReadStoredDocument(snapshot.job.returnvalue) ?? (await loadDocument(storage, tenant, id, log));
+    // A person's review decision (POST /v1/reviews/:id) rewrites the S3 document after the job completed, so
+    // an image the model sent to review answers from S3; every other one from the job's value.
+    const fromJob = tryReadStoredDocument(snapshot.job.returnvalue);
+    const current = fromJob?.status === 'completed' && fromJob.moderation?.decision !== 'review';
+    const doc = (current ? fromJob : undefined) ?? (await loadDocument(storage, tenant, id, log)) ?? fromJob;
     return doc?.status === 'completed' ? bodyFromDocument(doc) : bodyFromJob(id, snapshot);
   }
   if (snapshot.status === 'failed') {

@@ -23,6 +23,7 @@ import type { ByteBudget } from './byte-budget.ts';
 import { isCompletedFor, modelRefs, reusableResult } from './result-document.ts';
 import { labelqOwnedKeys, labelqTags } from './tags.ts';
 import { LABELQ_VERSION } from './version.ts';
+import { afterCompleted, afterFailed, policyFor, redecidedResult, type WorkerWorkflow } from './workflow.ts';
 
 export interface ProcessorDeps {
   config: Config;
@@ -47,6 +48,8 @@ export interface ProcessorDeps {
    * intake until the dependency answers. Default: no failure is an outage.
    */
   outage?: (err: LabelqError) => Promise<boolean>;
+  /** Tenant policies, the review queue and webhook events (#10). Default: none (`policy` for everyone). */
+  workflow?: WorkerWorkflow;
 }
 
 /**
@@ -113,10 +116,11 @@ async function classifyJob(
   log: Logger,
   progress: AttemptProgress,
 ): Promise<ResultDocument> {
-  const { config, pool, store, policy } = deps;
+  const { config, pool, store } = deps;
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   const data = parseJobPayload(job.data);
+  const policy = await policyFor(deps.workflow, deps.policy, data.tenant);
   progress.startedAt = startedAt;
   if (job.stalledCounter > config.worker.maxStalledCount) {
     throw new LabelqError(
@@ -163,6 +167,16 @@ async function classifyJob(
     opened.discard();
     log.info({ resultKey }, 'result document exists for this ETag and model set; reusing it');
     return writeTagsOrRecord(deps, job, data, reusable, log);
+  }
+  const redecided = redecidedResult(existing, { etag: head.etag, models }, policy);
+  if (redecided !== undefined) {
+    opened.discard();
+    await store.putJson(config.s3.bucket, resultKey, redecided);
+    log.info(
+      { resultKey, policy: policy.version, decision: redecided.moderation?.decision },
+      're-decided from stored scores',
+    );
+    return writeTagsOrRecord(deps, job, data, redecided, log);
   }
 
   const tBudget = performance.now();
@@ -330,6 +344,8 @@ export function createProcessor(
     };
     try {
       const doc = await classifyJob(deps, job, log, progress);
+      // Before the job completes: a worker that dies here re-runs it and emits again (same event ids).
+      await afterCompleted(deps.workflow, parseJobPayload(job.data), doc, log);
       await release();
       return doc;
     } catch (raw) {
@@ -354,6 +370,7 @@ export function createProcessor(
       if (final) {
         await writeFailure(deps, job, err, log, progress);
         await release();
+        await afterFailed(deps.workflow, job, tenantOf(job.data), err, log);
       }
       const message = encodeFailedReason(err);
       if (!err.retryable) throw new UnrecoverableError(message);

@@ -23,6 +23,7 @@ import { createWorkerMetrics, type WorkerMetrics } from './metrics.ts';
 import { readinessChecks } from './readiness.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { createProcessor } from './processor.ts';
+import { createWorkerWorkflow } from './workflow-runtime.ts';
 
 /** One connection attempt, no retries: an unreachable Redis fails the start instead of retrying forever. */
 async function checkRedis(config: Config, log: Logger): Promise<void> {
@@ -118,6 +119,11 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
       }));
     if (!deps.pool) owned.push((force) => pool.close({ force }));
 
+    // Tenant policies, the review queue, webhook events and the webhooks worker (deliveries never run on the
+    // classify worker's slots: their own queue, worker and connection).
+    const workflow = await createWorkerWorkflow(config, policy, log);
+    owned.push(() => workflow.close());
+
     const budget = new ByteBudget(config.worker.maxBytesInFlight);
     // Aborted when the shutdown deadline abandons in-flight jobs: their S3 requests stop and they write no
     // failure document (another worker re-runs them once their locks expire).
@@ -169,6 +175,7 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
           abandoned: abandon.signal,
           openJobs: new OpenJobs(connection, config.redis.keyPrefix),
           outage: (err) => s3Breaker.isOutage(err),
+          workflow: workflow.hooks,
         }),
         metrics,
         jobState,

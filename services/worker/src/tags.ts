@@ -12,7 +12,10 @@ import { compareLabelqTags, S3_TAG_LIMITS, type ObjectTag } from '@labelq/storag
  */
 export function labelqTags(doc: ResultDocument, minConfidence: number): ObjectTag[] {
   const tags: ObjectTag[] = [];
-  if (doc.moderation !== undefined) tags.push({ key: 'labelq:moderation', value: doc.moderation.decision });
+  // A person's review decision outranks the model's.
+  if (doc.moderation !== undefined) {
+    tags.push({ key: 'labelq:moderation', value: doc.review?.decision ?? doc.moderation.decision });
+  }
   for (const result of doc.results) {
     const value = tagValue(result, minConfidence);
     if (value !== '') tags.push({ key: `labelq:${result.model.name}`, value });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
+  type Accepted,
   CONTENT_TYPES,
   describeUnsupported,
   EXTENSIONS,
@@ -22,6 +23,17 @@ import { newJob, resolveModels } from '../submit/job.ts';
 import { withDeadline } from '../timeout.ts';
 import { UploadBudget } from '../upload/budget.ts';
 import { receiveUpload } from '../upload/receive.ts';
+import { readWait } from '../workflow/wait.ts';
+import { waitForImage } from '../workflow/wait-result.ts';
+import { z } from 'zod';
+
+/** The upload's query string: its options, and `wait` (seconds to wait for the answer, #10). */
+const uploadQuerySchema = uploadOptionsSchema.extend({
+  wait: z
+    .string()
+    .optional()
+    .describe('Seconds to wait for the result (also `Prefer: wait=N`); 200 if it ends in time'),
+});
 
 /** The multipart body, for the OpenAPI document only (multipart is parsed in the handler). */
 export const uploadBodyDoc = {
@@ -65,33 +77,42 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
           'upload (same bytes and models) of a queued, active or completed image answers its id and status ' +
           'with `duplicate: true` (a moderation duplicate raises a waiting job to moderation priority); one ' +
           'whose processing failed is queued again.',
-        querystring: zodJsonSchema(uploadOptionsSchema),
-        response: { 202: acceptedResponse, ...errorResponses },
+        querystring: zodJsonSchema(uploadQuerySchema),
+        response: { 200: imageStatusResponse, 202: acceptedResponse, ...errorResponses },
       },
     },
     async (request, reply) => {
-      // Reserved before the body is read, released when this request ends (the bytes are stored by then).
+      // Checked before the body is read: a bad wait is refused without storing anything.
+      const wait = readWait(request.query, request.headers.prefer, config.workflow.maxWaitSeconds);
+      // Reserved before the body is read, released when the upload is stored (not held while waiting).
       const declared = Number(request.headers['content-length']);
       const release = uploads.reserve(
         Number.isFinite(declared) && declared > 0
           ? Math.min(declared, config.api.maxUploadBytes)
           : config.api.maxUploadBytes,
       );
+      let uploaded: { id: string; tenant: string; accepted: Accepted };
       try {
-        return await handleUpload(request, reply);
+        uploaded = await handleUpload(request);
       } finally {
         release();
       }
+      const { id, tenant, accepted } = uploaded;
+      if (wait.fromPrefer && deps.workflow !== undefined) {
+        reply.header('preference-applied', `wait=${wait.seconds}`);
+      }
+      const done = await waitForImage(deps, id, tenant, wait.seconds, timeoutMs, reply);
+      if (done !== undefined) return reply.status(200).header('location', selfLink(id)).send(done);
+      return reply.status(202).header('location', selfLink(id)).send(accepted);
     },
   );
 
-  const handleUpload = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+  const handleUpload = async (
+    request: FastifyRequest,
+  ): Promise<{ id: string; tenant: string; accepted: Accepted }> => {
     const { bytes, fields } = await receiveUpload(request, config.api.maxUploadBytes);
-    const options = parseOrThrow(
-      uploadOptionsSchema,
-      { ...(request.query as Record<string, unknown>), ...fields },
-      'fields',
-    );
+    const { wait: _wait, ...query } = request.query as Record<string, unknown>;
+    const options = parseOrThrow(uploadOptionsSchema, { ...query, ...fields }, 'fields');
     if (bytes.length === 0) throw new LabelqError('image_empty');
     const format = sniffFormat(bytes);
     if (format === undefined) {
@@ -142,7 +163,7 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
       { key, bytes: bytes.length, format, models, purpose: options.purpose, status: accepted.status },
       accepted.duplicate ? 'duplicate upload' : 'image queued',
     );
-    return reply.status(202).header('location', selfLink(id)).send(accepted);
+    return { id, tenant, accepted };
   };
 
   app.get(

@@ -9,6 +9,7 @@ import { jobRoutes } from './jobs.ts';
 import { keyRoutes } from './keys.ts';
 import { modelRoutes } from './models.ts';
 import { queueRoutes } from './queue.ts';
+import { workflowRoutes } from './workflow.ts';
 
 export interface V1Options {
   deps: ApiDeps;
@@ -46,4 +47,5 @@ export const v1Routes: FastifyPluginAsync<V1Options> = async (app, { deps, timeo
   keyRoutes(app, deps);
   queueRoutes(app, deps, timeoutMs);
   batchRoutes(app, deps, timeoutMs);
+  await workflowRoutes(app, deps, timeoutMs);
 };

@@ -1,0 +1,53 @@
+import type { Config } from '@labelq/config';
+import { ReviewQueue, TenantPolicies, TenantPolicyStore, type ModerationPolicy } from '@labelq/moderation';
+import { createWorkerConnection } from '@labelq/queue';
+import { createWebhookQueue, createWebhookWorker, WebhookEvents, WebhookStore } from '@labelq/webhooks';
+import type { Logger } from 'pino';
+import type { WorkerWorkflow } from './workflow.ts';
+
+/** The workflow's pieces a worker process owns. */
+export interface WorkerWorkflowRuntime {
+  hooks: WorkerWorkflow;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the worker's workflow hooks on their own Redis connection (policies, review queue, event producer)
+ * and starts the webhooks worker (fan-out and deliveries, WEBHOOK_CONCURRENCY at once) beside the classify
+ * worker.
+ */
+export async function createWorkerWorkflow(
+  config: Config,
+  fallback: ModerationPolicy,
+  logger: Logger,
+): Promise<WorkerWorkflowRuntime> {
+  const redis = createWorkerConnection(config.redis.url);
+  redis.on('error', (err) => logger.debug({ err: err.message }, 'workflow redis error'));
+  const prefix = config.redis.keyPrefix;
+  const store = new WebhookStore(redis, prefix);
+  const queue = createWebhookQueue(config, redis);
+  const cacheMs = config.workflow.tenantPolicyCacheMs;
+  const workerConnection = createWorkerConnection(config.redis.url);
+  workerConnection.on('error', (err) => logger.debug({ err: err.message }, 'webhooks redis error'));
+  const webhooksWorker = createWebhookWorker({
+    config,
+    connection: workerConnection,
+    queue,
+    store,
+    logger: logger.child({ component: 'webhooks' }),
+  });
+  await webhooksWorker.worker.waitUntilReady();
+  return {
+    hooks: {
+      policies: new TenantPolicies(new TenantPolicyStore(redis, prefix), fallback, cacheMs),
+      reviews: new ReviewQueue(redis, prefix),
+      webhooks: new WebhookEvents(queue, store, cacheMs),
+    },
+    async close() {
+      await webhooksWorker.close().catch(() => undefined);
+      await queue.close().catch(() => undefined);
+      await redis.quit().catch(() => redis.disconnect());
+      await workerConnection.quit().catch(() => workerConnection.disconnect());
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import type { ClassifyJob, ResultDocument, WebhookEvent } from '@labelq/contracts';
+import type { LabelqError } from '@labelq/errors';
+import {
+  isStaleDecision,
+  redecide,
+  type ModerationPolicy,
+  type ReviewQueue,
+  type TenantPolicies,
+} from '@labelq/moderation';
+import { webhookEvent, type WebhookEvents } from '@labelq/webhooks';
+import type { Logger } from 'pino';
+import { reusableResult } from './result-document.ts';
+import type { ModelRef } from '@labelq/contracts';
+
+/**
+ * The moderation workflow's part in a classify job (#10): the tenant's policy, re-deciding a stale result from
+ * its stored scores, the review queue, and webhook events. Each is one or two Redis commands; nothing here
+ * makes HTTP requests (deliveries run on the webhooks queue).
+ */
+export interface WorkerWorkflow {
+  policies: TenantPolicies;
+  reviews: ReviewQueue;
+  webhooks: WebhookEvents;
+}
+
+/** The policy a tenant's job is decided with (its own, else MODERATION_POLICY_FILE or the defaults). */
+export function policyFor(
+  workflow: WorkerWorkflow | undefined,
+  fallback: ModerationPolicy,
+  tenant: string,
+): Promise<ModerationPolicy> {
+  return workflow ? workflow.policies.forTenant(tenant) : Promise.resolve(fallback);
+}
+
+/**
+ * A stored result for the same bytes and models whose decision was made with another policy, re-decided under
+ * `policy` from its stored scores (no download, no inference); undefined when there is none to re-decide.
+ * This is how a `stale` re-run (a resubmission after a policy change) works.
+ */
+export function redecidedResult(
+  raw: unknown,
+  expected: { etag: string; models: readonly ModelRef[] },
+  policy: ModerationPolicy,
+): ResultDocument | undefined {
+  const previous = (raw as { moderation?: { policy?: unknown } } | undefined)?.moderation?.policy;
+  if (typeof previous !== 'string' || previous === policy.version) return undefined;
+  // Reusable but for the policy: same schema version, ETag and model files.
+  const doc = reusableResult(raw, { ...expected, policy: { ...policy, version: previous } });
+  if (doc === undefined || !isStaleDecision(doc, policy)) return undefined;
+  return redecide(doc, policy);
+}
+
+function imageData(doc: ResultDocument): Record<string, unknown> {
+  return { id: doc.id, status: 'completed', links: { self: `/v1/images/${doc.id}` }, result: doc };
+}
+
+/** After a job completed (new, reused or re-decided): file it for review when due, emit its events. */
+export async function afterCompleted(
+  workflow: WorkerWorkflow | undefined,
+  data: ClassifyJob,
+  doc: ResultDocument,
+  log: Logger,
+): Promise<void> {
+  if (workflow === undefined) return;
+  if (doc.moderation !== undefined) await workflow.reviews.sync(data.tenant, doc);
+  const idParts = [doc.id, doc.timings.finishedAt, doc.moderation?.policy ?? ''];
+  const events: WebhookEvent[] = [
+    webhookEvent(data.tenant, 'image.completed', imageData(doc), idParts, {
+      timestamp: doc.timings.finishedAt,
+    }),
+  ];
+  if (doc.moderation?.decision === 'review' && doc.review === undefined) {
+    events.push(
+      webhookEvent(data.tenant, 'image.review_required', imageData(doc), idParts, {
+        timestamp: doc.timings.finishedAt,
+      }),
+    );
+  }
+  await workflow.webhooks.emit(...events);
+  log.debug({ events: events.map((e) => e.type) }, 'workflow events queued');
+}
+
+/** After a job failed for good: emit `image.failed`. Best effort (the failure itself is already recorded). */
+export async function afterFailed(
+  workflow: WorkerWorkflow | undefined,
+  job: { id?: string | undefined; timestamp: number; attemptsMade: number },
+  tenant: string | undefined,
+  err: LabelqError,
+  log: Logger,
+): Promise<void> {
+  if (workflow === undefined || tenant === undefined || job.id === undefined) return;
+  const at = new Date().toISOString();
+  const event = webhookEvent(
+    tenant,
+    'image.failed',
+    {
+      id: job.id,
+      status: 'failed',
+      error: { code: err.code, message: err.message },
+      links: { self: `/v1/images/${job.id}` },
+    },
+    [job.id, String(job.timestamp), String(job.attemptsMade)],
+    { timestamp: at },
+  );
+  await workflow.webhooks
+    .emit(event)
+    .catch((e: unknown) => log.warn({ err: e }, 'could not queue image.failed'));
+}
