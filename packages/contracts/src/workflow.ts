@@ -131,6 +131,8 @@ export const tenantPolicyBodySchema = z.object({
     version: z.string(),
     block: z.record(z.string(), z.number()),
     review: z.record(z.string(), z.number()),
+    /** Rules over detector labels and OCR text (see docs/moderation.md), when the policy has any. */
+    rules: z.array(z.unknown()).optional(),
   }),
   updatedAt: z.string().optional(),
   updatedBy: z.string().optional(),

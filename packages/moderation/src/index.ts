@@ -20,4 +20,3 @@ export { loadModerationPolicy } from './load.ts';
 export * from './tenant-policy.ts';
 export * from './redecide.ts';
 export * from './review-queue.ts';
-export { policyFileSchema, mergePolicy, type PolicyFile } from './policy.ts';

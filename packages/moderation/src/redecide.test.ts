@@ -5,6 +5,7 @@ import { isStaleDecision, redecide } from './redecide.ts';
 import { effectiveTenantPolicy, tenantPolicyVersion } from './tenant-policy.ts';
 
 const nsfw = (s: Record<string, number>): ModelResult => ({
+  task: 'classify',
   model: { name: 'nsfw-mobilenet-v2', version: '1', sha256: 'a'.repeat(64) },
   labels: Object.entries(s).map(([name, confidence]) => ({ name, confidence })),
 });
@@ -13,7 +14,7 @@ function doc(scores: Record<string, number>, policy = DEFAULT_POLICY): ResultDoc
   const results = [nsfw({ Neutral: 0, Drawing: 0, Porn: 0, Hentai: 0, Sexy: 0, ...scores })];
   const base = {
     status: 'completed' as const,
-    schemaVersion: 1 as const,
+    schemaVersion: 2 as const,
     id: `img_${'0'.repeat(32)}`,
     source: { bucket: 'b', key: 'k', etag: '"e"', bytes: 1 },
     image: { format: 'jpeg', width: 1, height: 1 },

@@ -22,7 +22,12 @@ export function policyRoutes(app: FastifyInstance, wf: ApiWorkflow): void {
         tenant,
         revision: await wf.policies.revision(tenant),
         version: p.version,
-        policy: { version: p.version, block: { ...p.block }, review: { ...p.review } },
+        policy: {
+          version: p.version,
+          block: { ...p.block },
+          review: { ...p.review },
+          ...(p.rules ? { rules: p.rules } : {}),
+        },
       };
     }
     const p = effectiveTenantPolicy(stored);
@@ -30,7 +35,12 @@ export function policyRoutes(app: FastifyInstance, wf: ApiWorkflow): void {
       tenant,
       revision: stored.revision,
       version: p.version,
-      policy: { version: stored.file.version, block: { ...p.block }, review: { ...p.review } },
+      policy: {
+        version: stored.file.version,
+        block: { ...p.block },
+        review: { ...p.review },
+        ...(p.rules ? { rules: p.rules } : {}),
+      },
       updatedAt: stored.updatedAt,
       updatedBy: stored.updatedBy,
     };
