@@ -349,7 +349,11 @@ describe('review queue and tenant policy', () => {
     );
 
     const up = await upload(await uniquePhoto('coffee', 96), '&wait=30');
-    expect(up.body.result?.moderation).toMatchObject({ decision: 'review', policy: put.body.version });
+    expect(up.status, JSON.stringify(up.body)).toBe(200);
+    expect(up.body.result?.moderation, JSON.stringify(up.body.result?.moderation)).toMatchObject({
+      decision: 'review',
+      policy: put.body.version,
+    });
     const id = up.body.id;
     const { bucket, key } = up.body.result!.source;
     expect((await tagsOf(bucket, key))['labelq:moderation']).toBe('review');
