@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInferencePool, type InferencePool } from '@labelq/inference';
+import { FACE_INSIDE_FRACTION, fractionInside } from '@labelq/inference/inline';
 import { manifestSchema, type FacesManifest } from '@labelq/models';
 import { readGraphModelFiles } from '@labelq/onnx-convert';
 import { CATALOG } from '../../scripts/models/catalog.ts';
@@ -68,28 +69,38 @@ describe('faces (BlazeFace) conversion', () => {
   });
 });
 
-describe('faces on the fixture photos', () => {
+/** What a plain `pnpm models` builds and a request without `models` runs: the general detector with faces. */
+const DEFAULT_MODELS = CATALOG.filter((e) => e.default).map((e) => e.name);
+
+function facesOf(out: Awaited<ReturnType<InferencePool['classify']>>) {
+  const r = out.results.find((x) => x.task === 'faces');
+  if (r?.task !== 'faces') throw new Error('no faces result');
+  return r;
+}
+
+describe('faces on the fixture photos (default model set)', () => {
   let pool: InferencePool;
   beforeAll(async () => {
-    pool = await createInferencePool({ modelsDir, models: ['faces'], threads: 1 });
+    pool = await createInferencePool({ modelsDir, models: DEFAULT_MODELS, threads: 1 });
   });
   afterAll(async () => {
     await pool?.close();
+  });
+
+  it('runs faces beside a COCO detector by default', () => {
+    expect(DEFAULT_MODELS).toEqual(expect.arrayContaining(['faces', 'coco-centernet']));
   });
 
   it.each<[PhotoName, number]>([
     // One person facing the camera in each (see photos/SOURCES.md).
     ['astronaut', 1],
     ['camera', 1],
-    // No people: a cat's face, a cup, a rocket.
+    // No people: a cat's face (vetoed by the detector's cat box), a cup, a rocket.
     ['chelsea', 0],
     ['coffee', 0],
     ['rocket', 0],
   ])('%s: %d face(s)', async (photo, count) => {
-    const out = await pool.classify(readPhoto(photo));
-    const r = out.results[0]!;
-    expect(r.task).toBe('faces');
-    if (r.task !== 'faces') return;
+    const r = facesOf(await pool.classify(readPhoto(photo)));
     expect(r.count).toBe(count);
     expect(r.faces).toHaveLength(count);
     for (const f of r.faces) {
@@ -101,13 +112,25 @@ describe('faces on the fixture photos', () => {
   });
 
   it('puts the astronaut face where it is (upper middle of the frame)', async () => {
-    const r = (await pool.classify(readPhoto('astronaut'))).results[0]!;
-    if (r.task !== 'faces') throw new Error('not a faces result');
-    const { x, y, width, height } = r.faces[0]!.box;
+    const { x, y, width, height } = facesOf(await pool.classify(readPhoto('astronaut'))).faces[0]!.box;
     const [cx, cy] = [x + width / 2, y + height / 2];
     expect(cx).toBeGreaterThan(0.35);
     expect(cx).toBeLessThan(0.55);
     expect(cy).toBeGreaterThan(0.15);
     expect(cy).toBeLessThan(0.4);
+  });
+
+  it('faces alone: the threshold alone decides, and anything found on the cat photo lies inside the cat box', async () => {
+    const alone = facesOf(await pool.classify(readPhoto('chelsea'), { models: ['faces'] }));
+    const both = await pool.classify(readPhoto('chelsea'), { models: ['faces', 'coco-centernet'] });
+    const det = both.results.find((x) => x.task === 'detect');
+    if (det?.task !== 'detect') throw new Error('no detect result');
+    const cats = det.instances.filter((i) => i.label === 'cat');
+    expect(cats.length).toBeGreaterThan(0);
+    for (const f of alone.faces) {
+      expect(f.confidence).toBeGreaterThanOrEqual(manifest.output.scoreThreshold);
+      expect(cats.some((c) => fractionInside(f.box, c.box) >= FACE_INSIDE_FRACTION)).toBe(true);
+    }
+    expect(facesOf(both).count).toBe(0);
   });
 });

@@ -4,3 +4,9 @@
 export { decodeImage, type DecodedImage } from './image/decode.ts';
 export { decodeTarget, requiredScale, type ModelInputSize } from './image/decode-target.ts';
 export { createThreadModel, runModel, type ThreadModel } from './thread/run-model.ts';
+export {
+  ANIMAL_CLASSES,
+  FACE_INSIDE_FRACTION,
+  fractionInside,
+  suppressAnimalFaces,
+} from './postprocess/animal-faces.ts';

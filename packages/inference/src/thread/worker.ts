@@ -6,6 +6,7 @@ import { workerData } from 'piscina';
 import sharp from 'sharp';
 import { toLabelqError } from '@labelq/errors';
 import { decodeImage } from '../image/decode.ts';
+import { suppressAnimalFaces } from '../postprocess/animal-faces.ts';
 import type {
   ClassifyOutput,
   ClassifyTask,
@@ -55,7 +56,8 @@ async function classify(task: ClassifyTask): Promise<ClassifyOutput> {
   }
   return {
     image: { format: image.format, width: image.original.width, height: image.original.height },
-    results,
+    // All of this image's model results meet here: a detector's animals can veto a face model's faces.
+    results: suppressAnimalFaces(results),
     queueMs: Math.max(0, start - task.submittedAt),
     decodeMs: decoded - start,
     models: timings,
