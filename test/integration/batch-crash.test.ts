@@ -1,7 +1,10 @@
 // Batches survive kill -9: of the process that lists (the batch role alone, a few thousand tiny objects), and
 // of a worker mid-batch (its batch role and its running jobs move to another process; counts stay exact).
 import type { Batch, StoredJobPayload } from '@labelq/contracts';
-import { Queue } from 'bullmq';
+import { createBatchRole, withBatchOutcomes } from '@labelq/batch';
+import { createClassifyQueue, createWorkerConnection } from '@labelq/queue';
+import { Queue, Worker } from 'bullmq';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueName } from '../helpers/env.ts';
 import { startLocalS3, type LocalS3 } from '../helpers/s3.ts';
@@ -111,5 +114,50 @@ describe('batches under kill -9', () => {
     // Every item ran at least once; items A had running when it died ran again in B, still counted once.
     expect(ranA + ranB).toBeGreaterThanOrEqual(count);
     console.log(`worker kill test: ${ranA} runs in A, ${ranB} in B for ${count} items`);
+  });
+
+  it('an item whose job left the queue without an outcome is recorded as job_lost, and the batch ends', async () => {
+    const stack = await stackWith({ LOCK_DURATION_MS: '1000' });
+    const prefix = `${uniqueName('l')}/`;
+    await putTinyImages(s3, SOURCE, prefix, 3);
+    const connection = createWorkerConnection(stack.config.redis.url);
+    const queue = createClassifyQueue(stack.config, connection);
+    const role = createBatchRole(
+      {
+        config: stack.config,
+        store: stack.store,
+        s3: stack.results,
+        classifyQueue: queue,
+        models: [{ name: 'nsfw-mobilenet-v2', version: '1', sha256: 'a'.repeat(64) }],
+        policyVersion: () => 'p',
+        logger: pino({ level: 'silent' }),
+      },
+      connection,
+    );
+    cleanups.push(async () => {
+      await role.close();
+      await queue.close();
+      connection.disconnect();
+    });
+    const created = await stack.call<Batch>('POST', '/v1/batches', {
+      source: { bucket: SOURCE, prefix },
+      mode: 'all',
+    });
+    const id = created.body.id;
+    await stack.waitFor(id, (b) => b.status === 'running' && b.counts.queued === 3);
+    // One job vanishes (as a job BullMQ fails on its own would, with no outcome recorded); the others finish.
+    expect(await queue.remove(`${id}.1`)).toBe(1);
+    const consumer = new Worker<StoredJobPayload>(
+      stack.config.queue.name,
+      withBatchOutcomes(() => Promise.resolve(undefined), stack.store, pino({ level: 'silent' })),
+      { connection: createWorkerConnection(stack.config.redis.url), prefix: stack.config.queue.prefix },
+    );
+    cleanups.push(() => consumer.close());
+    const done = await stack.waitFor(id, undefined, 60_000);
+    expect(done).toMatchObject({
+      status: 'completed',
+      counts: { queued: 3, completed: 2, failed: 1 },
+      failedByCode: { job_lost: 1 },
+    });
   });
 });

@@ -52,7 +52,11 @@ export interface RunnerDeps {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+/** Renews our lease, or takes it again when it expired and nobody else took it (a step slower than the lease). */
+const RENEW = `local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /** Consecutive transient failures (S3 or Redis outage) a runner rides out before it gives the batch up. */
@@ -81,14 +85,26 @@ export async function runBatch(deps: RunnerDeps, batchId: string, signal?: Abort
     }
     await sleep(Math.min(500, leaseMs / 4));
   }
+  // Renewed on a timer as well as at every step: a slow step (a big page on a loaded machine) keeps the lease.
+  const renewTimer = setInterval(
+    () => {
+      store.redis.eval(RENEW, 1, k.lease, token, leaseMs).catch(() => undefined);
+    },
+    Math.max(100, Math.floor(leaseMs / 3)),
+  );
   try {
     await store.redis.hsetnx(k.hash, 'startedAt', new Date().toISOString());
     let transient = 0;
     const cache = new Map<number, BatchItemRecord[]>();
+    // Reconciliation: when jobs are in flight but no outcome arrives for a while, look for items whose job left
+    // the queue without one.
+    const stuckAfterMs = Math.max(4000, 4 * config.worker.lockDurationMs);
+    let lastFinished = -1;
+    let lastChange = Date.now();
     for (;;) {
       if (signal?.aborted) return;
       if (((await store.redis.eval(RENEW, 1, k.lease, token, leaseMs)) as number) !== 1) {
-        log.warn('lost the batch lease; stopping');
+        log.warn('another runner took the batch lease; stopping');
         return;
       }
       const s = await store.read(batchId);
@@ -100,7 +116,17 @@ export async function runBatch(deps: RunnerDeps, batchId: string, signal?: Abort
         const progressed = await step(deps, s, cache, log);
         transient = 0;
         if (progressed === 'ended') return;
-        if (progressed === 'idle') await sleep(pollMs);
+        if (progressed === 'idle') {
+          const finished = s.completed + s.failed;
+          if (finished !== lastFinished) {
+            lastFinished = finished;
+            lastChange = Date.now();
+          } else if (!s.retrying && Date.now() - lastChange > stuckAfterMs) {
+            lastChange = Date.now();
+            await reconcile(deps, s, log);
+          }
+          await sleep(pollMs);
+        }
       } catch (raw) {
         const err = toLabelqError(raw);
         if (err.retryable && ++transient < MAX_TRANSIENT_FAILURES) {
@@ -114,6 +140,7 @@ export async function runBatch(deps: RunnerDeps, batchId: string, signal?: Abort
       }
     }
   } finally {
+    clearInterval(renewTimer);
     await store.redis.eval(RELEASE, 1, k.lease, token).catch(() => undefined);
   }
 }
@@ -131,6 +158,36 @@ async function page(
     cache.set(n, p);
   }
   return p;
+}
+
+/**
+ * Records a failure (`job_lost`) for every queued item that has no outcome and no job in Redis any more: a job
+ * BullMQ failed on its own (past its stall limit, without running the processor) or one removed by hand would
+ * otherwise hold the batch open forever. A job still waiting, delayed or active is left alone. Reads every item
+ * page: it runs only when a batch made no progress for a while.
+ */
+async function reconcile(deps: RunnerDeps, s: BatchState, log: Logger): Promise<void> {
+  let lost = 0;
+  const upTo = Math.min(s.enqPage, s.pages - 1);
+  for (let n = 0; n <= upTo; n++) {
+    const records = (await readPage(deps.s3, deps.config.batch.reportsPrefix, s.tenant, s.id, n)).filter(
+      (r, i) => r.action === 'queue' && (n < s.enqPage || i < s.enqIndex),
+    );
+    const bits = await deps.store.bits(
+      s.id,
+      records.map((r) => r.o),
+    );
+    for (let i = 0; i < records.length; i++) {
+      if (bits[i]!.done || bits[i]!.fail) continue;
+      const state = await deps.classifyQueue.getJobState(batchItemJobId(s.id, records[i]!.o));
+      if (state !== 'unknown') continue;
+      // Read the bits again: the job may have finished (and been removed) since.
+      const [again] = await deps.store.bits(s.id, [records[i]!.o]);
+      if (again!.done || again!.fail) continue;
+      if (await deps.store.recordOutcome(s.id, records[i]!.o, { status: 'failed', code: 'job_lost' })) lost++;
+    }
+  }
+  if (lost > 0) log.warn({ lost }, 'items whose job left the queue without an outcome recorded as job_lost');
 }
 
 /** One step; 'progressed' when it did something, 'idle' when it waits for jobs, 'ended' when the batch ended. */

@@ -87,6 +87,8 @@ export const ERROR_CODES = {
     message: 'A line of the batch manifest is not a valid entry',
   },
   manifest_unreadable: { status: 422, retryable: false, message: 'The batch manifest cannot be read' },
+  // A batch item's job left the queue without recording an outcome (failed by BullMQ itself, or removed).
+  job_lost: { status: 500, retryable: false, message: 'The job left the queue without an outcome' },
   batch_state_conflict: {
     status: 409,
     retryable: false,
