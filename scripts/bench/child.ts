@@ -13,6 +13,7 @@ type Runner = (spec: VariantSpec) => Promise<ChildResult>;
 async function runnerFor(variant: VariantName): Promise<Runner> {
   switch (variant) {
     case 'bare':
+    case 'bare-fulldecode':
       return (await import('./variants/bare.ts')).runBare;
     case 'pipeline':
     case 'pipeline-nsfw':

@@ -92,6 +92,11 @@ export interface PhaseNumbers {
   loopUtilization: number;
   peakRssMb: number;
   rssMb: { start: number; middle: number; end: number };
+  /**
+   * One mark per finished image, in completion order: ms since the phase started, and the peak RSS (MB) sampled
+   * since the previous mark. Per-class numbers come from these (classes run in contiguous blocks).
+   */
+  marks: { atMs: number; peakRssMb: number }[];
 }
 
 /**
@@ -111,6 +116,8 @@ export class PhaseMeter {
   private peakRss = 0;
   private rssStart = 0;
   private rssMiddle: number | undefined;
+  private windowPeak = 0;
+  private readonly marks: { atMs: number; peakRssMb: number }[] = [];
 
   /**
    * @param total images in the phase (for the half-way RSS sample).
@@ -130,6 +137,7 @@ export class PhaseMeter {
   start(): void {
     this.rssStart = rssWithChildren();
     this.peakRss = this.rssStart;
+    this.windowPeak = this.rssStart;
     // Child processes are listed once here, not per sample: walking /proc/<pid>/task/*/children costs ~0.5 ms
     // of this (measured) main thread with ~25 threads. Variants start no processes during the phase.
     const children = descendants(process.pid);
@@ -137,6 +145,7 @@ export class PhaseMeter {
       let rss = process.memoryUsage.rss();
       for (const pid of children) rss += procRss(pid);
       this.peakRss = Math.max(this.peakRss, rss);
+      this.windowPeak = Math.max(this.windowPeak, rss);
     }, this.rssEveryMs);
     this.sampler.unref();
     this.histogram.reset();
@@ -154,6 +163,12 @@ export class PhaseMeter {
   /** Call with the number of images finished so far. */
   progress(done: number): void {
     if (this.rssMiddle === undefined && done * 2 >= this.total) this.rssMiddle = rssWithChildren();
+    // Sampled here too: a variant that blocks its event loop (main-thread, nsfwjs) starves the interval sampler.
+    this.windowPeak = Math.max(this.windowPeak, process.memoryUsage.rss());
+    // One mark per image: a poller may report several completions at once.
+    const atMs = performance.now() - this.startedAt;
+    while (this.marks.length < done) this.marks.push({ atMs, peakRssMb: round(this.windowPeak / MB) });
+    this.windowPeak = 0;
   }
 
   stop(): PhaseNumbers {
@@ -187,6 +202,7 @@ export class PhaseMeter {
         middle: round((this.rssMiddle ?? end) / MB),
         end: round(end / MB),
       },
+      marks: this.marks,
     };
   }
 

@@ -5,6 +5,7 @@ import { LabelqError } from '@labelq/errors';
 /** The variants `pnpm bench` measures, in report order. */
 export const VARIANTS = [
   'bare',
+  'bare-fulldecode',
   'pipeline',
   'pipeline-nsfw',
   'main-thread',
@@ -19,7 +20,10 @@ export const DEFAULT_MODELS = ['coco-nanodet', 'nsfw-mobilenet-v2'] as const;
 export const NSFW_MODEL = 'nsfw-mobilenet-v2';
 
 export interface BenchOptions {
-  /** Images per variant (fixture photos first, then synthetic 1920x1080 JPEGs). Default 200; `--quick`: 24. */
+  /**
+   * Images per variant: the mix of classes (inputs.ts IMAGE_CLASSES), split evenly, run class by class.
+   * Default 200; `--quick`: 25 (5 per class).
+   */
   images: number;
   /** Images classified before measuring, per variant (not counted). Default 8; `--quick`: 4. */
   warmup: number;
@@ -59,7 +63,7 @@ export interface BenchOptions {
 const USAGE = `pnpm bench [options]
   --images N        images per variant (default 200)
   --warmup N        warm-up images per variant, not measured (default 8)
-  --quick           small run (24 images, 4 warm-up): about a minute
+  --quick           small run (25 images: 5 per class, 4 warm-up): about two minutes
   --json            print one JSON object instead of the table
   --sweep           also sweep pool threads x intra-op threads and worker concurrency
   --only a,b        variants: ${VARIANTS.join(', ')}
@@ -132,7 +136,7 @@ export function parseBenchArgs(
     throw new LabelqError('invalid_request', `--nsfwjs-backend must be wasm or cpu, got "${backend}"`);
   }
   return {
-    images: positiveInt('images', v.images) ?? (v.quick ? 24 : 200),
+    images: positiveInt('images', v.images) ?? (v.quick ? 25 : 200),
     warmup: positiveInt('warmup', v.warmup, 0) ?? (v.quick ? 4 : 8),
     json: v.json,
     sweep: v.sweep,

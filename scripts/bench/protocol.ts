@@ -6,6 +6,8 @@ export interface BenchImage {
   path: string;
   key: string;
   bytes: number;
+  /** Its class in the mix (`jpeg-12mp`, `jpeg-2mp`, `jpeg-web`, `png-alpha`, `webp`). */
+  imageClass: string;
 }
 
 /** Everything a child needs; written to a JSON file whose path is the child's only argument. */
@@ -32,6 +34,12 @@ export interface VariantSpec {
   resultFile: string;
 }
 
+export interface ClassNumbers {
+  images: number;
+  imagesPerSec: number;
+  peakRssMb: number;
+}
+
 export interface LoopDelay {
   /** Milliseconds the main thread's timers fired late (interval minus resolution), over the measured phase. */
   p50: number;
@@ -55,6 +63,13 @@ export interface ChildResult {
    * BullMQ and job bookkeeping (or, in main-thread/nsfwjs, on inference too). Null without Linux /proc.
    */
   mainThreadCpuMsPerImage: number | null;
+  /** The same number under the name the issue's report uses (worker main-thread CPU per image). */
+  mainCpuMsPerImage: number | null;
+  /**
+   * Per image class of the mix: images, images/s over the class's block of the run (classes run one after the
+   * other; a block spans from the previous class's last completion to its own), and the peak RSS seen meanwhile.
+   */
+  classes: Record<string, ClassNumbers>;
   loopDelayMs: LoopDelay;
   /**
    * Share of the measured phase the main thread's event loop was busy (0..1). Low utilisation with high delay

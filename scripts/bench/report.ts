@@ -19,6 +19,7 @@ function ratio(a: number | undefined, b: number | undefined): number | null {
 /** The issue's ratios; null where a run is missing. */
 export function computeRatios(runs: readonly RunReport[]): Record<string, number | null> {
   const bare = find(runs, 'bare');
+  const fullDecode = find(runs, 'bare-fulldecode');
   const pipeline = find(runs, 'pipeline');
   const pipelineNsfw = find(runs, 'pipeline-nsfw');
   const mainThread = find(runs, 'main-thread');
@@ -37,6 +38,15 @@ export function computeRatios(runs: readonly RunReport[]): Record<string, number
     pipelineVsNsfwjsThroughput: ratio(pipeline?.imagesPerSec, nsfwjs?.imagesPerSec),
     /** Same NSFW model on both sides: the apples-to-apples ratio. Target >= 20. */
     pipelineNsfwOnlyVsNsfwjsThroughput: ratio(pipelineNsfw?.imagesPerSec, nsfwjs?.imagesPerSec),
+    /** 12 MP JPEG class: decode once shrunk on load vs the full-size decode. Target >= 3. */
+    bareVsFullDecode12mp: ratio(
+      bare?.classes['jpeg-12mp']?.imagesPerSec,
+      fullDecode?.classes['jpeg-12mp']?.imagesPerSec,
+    ),
+    /** The whole mix. Target >= 0.85. */
+    pipelineVsBareMix: ratio(pipeline?.imagesPerSec, bare?.imagesPerSec),
+    /** The whole mix. Target >= 1.2. */
+    pipelineVsSandboxedMix: ratio(pipeline?.imagesPerSec, sandboxed?.imagesPerSec),
   };
 }
 
@@ -70,10 +80,36 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
     (v) => `${v}x`,
   );
   add(
-    'pipeline worker loop delay p99 <= 10 ms',
+    'pipeline worker loop delay p99 <= 5 ms',
     pipeline?.loopDelayMs.p99,
-    (v) => v <= 10,
+    (v) => v <= 5,
     (v) => `${v} ms`,
+  );
+  add(
+    'pipeline worker main-thread CPU <= 3 ms per image',
+    pipeline?.mainCpuMsPerImage,
+    (v) => v <= 3,
+    (v) => `${v} ms`,
+  );
+  add(
+    '12 MP JPEG class: bare >= 3 x bare-fulldecode',
+    r.bareVsFullDecode12mp,
+    (v) => v >= 3,
+    (v) => `${v}x`,
+  );
+  add(
+    'mix: pipeline >= 1.2 x bullmq-sandboxed',
+    r.pipelineVsSandboxedMix,
+    (v) => v >= 1.2,
+    (v) => `${v}x`,
+  );
+  const p12 = pipeline?.classes['jpeg-12mp']?.peakRssMb;
+  const p2 = pipeline?.classes['jpeg-2mp']?.peakRssMb;
+  add(
+    'pipeline peak RSS, 12 MP class <= 2 MP class + 150 MB',
+    p12 !== undefined && p2 !== undefined ? p12 - p2 : undefined,
+    (v) => v <= 150,
+    (v) => `${Math.round(v)} MB (${p12} vs ${p2})`,
   );
   add('pipeline stalls = 0', pipeline?.stalled ?? undefined, (v) => v === 0);
   add(
@@ -158,6 +194,21 @@ function runRows(runs: readonly RunReport[]): string[][] {
   ];
 }
 
+function classRows(runs: readonly RunReport[]): string[][] {
+  const names = [...new Set(runs.flatMap((r) => Object.keys(r.classes)))];
+  return [
+    ['run', ...names, 'mix'],
+    ...runs.map((r) => [
+      r.name,
+      ...names.map((n) => {
+        const c = r.classes[n];
+        return c === undefined ? '-' : `${c.imagesPerSec} (${Math.round(c.peakRssMb)})`;
+      }),
+      String(r.imagesPerSec),
+    ]),
+  ];
+}
+
 /** The human-readable report. */
 export function formatReport(report: BenchReport): string {
   const m = report.machine;
@@ -168,6 +219,9 @@ export function formatReport(report: BenchReport): string {
     `images: ${report.images} per run (+${report.warmup} warm-up, not measured); models: ${report.models.join(', ')}`,
     '',
     table(runRows(report.runs)),
+    '',
+    'per class, img/s (peak RSS MB):',
+    table(classRows(report.runs)),
     '',
     'ratios:',
     ...Object.entries(report.ratios).map(([k, v]) => `  ${k}: ${v === null ? 'n/a' : v}`),

@@ -14,6 +14,8 @@ interface Run {
   peakRssMb: number;
   rssMb: { start: number; middle: number; end: number };
   stalled: number | null;
+  mainCpuMsPerImage: number | null;
+  classes: Record<string, { images: number; imagesPerSec: number; peakRssMb: number }>;
 }
 
 function runBench(args: string[]): Promise<ScriptResult> {
@@ -25,6 +27,7 @@ const nonNegative = (n: unknown): boolean => typeof n === 'number' && Number.isF
 
 describe('pnpm bench', () => {
   it('--json on a handful of images reports every variant with finite, positive numbers and the ratios', async () => {
+    // One image of each class (jpeg-12mp, jpeg-2mp, jpeg-web, png-alpha, webp) and a second 12 MP one.
     const images = 6;
     const { code, stdout, stderr } = await runBench(['--images', String(images), '--warmup', '1', '--json']);
     expect(code, stderr).toBe(0);
@@ -41,7 +44,15 @@ describe('pnpm bench', () => {
     expect(typeof report.machine.os).toBe('string');
 
     const names = report.runs.map((r) => r.name);
-    expect(names).toEqual(['bare', 'pipeline', 'pipeline-nsfw', 'main-thread', 'bullmq-sandboxed', 'nsfwjs']);
+    expect(names).toEqual([
+      'bare',
+      'bare-fulldecode',
+      'pipeline',
+      'pipeline-nsfw',
+      'main-thread',
+      'bullmq-sandboxed',
+      'nsfwjs',
+    ]);
     for (const run of report.runs) {
       expect(run.images, run.name).toBe(images);
       expect(run.failed, `${run.name} failed jobs`).toBe(0);
@@ -50,6 +61,21 @@ describe('pnpm bench', () => {
       expect(positive(run.peakRssMb), `${run.name} peakRssMb`).toBe(true);
       for (const v of Object.values(run.rssMb)) expect(positive(v), `${run.name} rssMb`).toBe(true);
       expect(run.peakRssMb).toBeGreaterThanOrEqual(run.rssMb.start);
+      expect(positive(run.mainCpuMsPerImage), `${run.name} mainCpuMsPerImage`).toBe(true);
+      // Every class of the mix, each image counted once.
+      expect(Object.keys(run.classes), run.name).toEqual([
+        'jpeg-12mp',
+        'jpeg-2mp',
+        'jpeg-web',
+        'png-alpha',
+        'webp',
+      ]);
+      expect(Object.values(run.classes).reduce((n, c) => n + c.images, 0)).toBe(images);
+      expect(run.classes['jpeg-12mp']!.images).toBe(2);
+      for (const c of Object.values(run.classes)) {
+        expect(positive(c.imagesPerSec), `${run.name} class imagesPerSec`).toBe(true);
+        expect(positive(c.peakRssMb), `${run.name} class peakRssMb`).toBe(true);
+      }
       const { p50, p99, max } = run.loopDelayMs;
       for (const v of [p50, p99, max]) expect(nonNegative(v), `${run.name} loopDelayMs`).toBe(true);
       expect(p50).toBeLessThanOrEqual(p99);
@@ -67,6 +93,9 @@ describe('pnpm bench', () => {
       'pipelineVsSandboxedPeakRss',
       'pipelineVsNsfwjsThroughput',
       'pipelineNsfwOnlyVsNsfwjsThroughput',
+      'bareVsFullDecode12mp',
+      'pipelineVsBareMix',
+      'pipelineVsSandboxedMix',
     ]) {
       expect(positive(report.ratios[key]), `ratio ${key}`).toBe(true);
     }

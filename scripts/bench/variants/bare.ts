@@ -1,4 +1,6 @@
 // Variant 1, "bare": the Piscina inference pool over images already in memory: this machine's compute limit.
+// "bare-fulldecode" is the same with every image decoded at full size (the decode path before shrink-on-load),
+// so the gain is measured in the same run.
 import { loadConfig } from '@labelq/config';
 import { createInferencePool } from '@labelq/inference';
 import { PhaseMeter } from '../metrics.ts';
@@ -14,6 +16,8 @@ export async function runBare(spec: VariantSpec): Promise<ChildResult> {
     threads: config.pool.threads,
     intraOpThreads: config.pool.intraOpThreads,
     maxInputPixels: config.pool.maxInputPixels,
+    maxDecodeBytes: config.pool.maxDecodeBytes,
+    shrinkOnLoad: spec.variant !== 'bare-fulldecode',
   });
   try {
     // Same number in flight as the worker keeps (its concurrency): enough to keep every thread busy.

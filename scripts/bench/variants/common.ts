@@ -4,7 +4,7 @@ import type { Config } from '@labelq/config';
 import { pino, type Logger } from 'pino';
 import type { PhaseNumbers } from '../metrics.ts';
 import { round } from '../metrics.ts';
-import type { BenchImage, ChildResult, VariantSpec } from '../protocol.ts';
+import type { BenchImage, ChildResult, ClassNumbers, VariantSpec } from '../protocol.ts';
 
 /** Above this many bytes the set is read from disk per image (page cache) instead of held in memory. */
 const PRELOAD_LIMIT_BYTES = 1024 * 1024 * 1024;
@@ -65,6 +65,38 @@ export async function runBounded(
   return failed;
 }
 
+/**
+ * Per-class numbers from the completion marks: images run class by class, so the k-th completion closes the
+ * block of the class that holds the k-th image (concurrency blurs block edges by a few images at most).
+ */
+export function classNumbers(
+  images: readonly BenchImage[],
+  marks: PhaseNumbers['marks'],
+): Record<string, ClassNumbers> {
+  const out: Record<string, ClassNumbers> = {};
+  let blockStart = 0;
+  let i = 0;
+  while (i < images.length && i < marks.length) {
+    const cls = images[i]!.imageClass;
+    let j = i;
+    let peak = 0;
+    while (j < images.length && j < marks.length && images[j]!.imageClass === cls) {
+      peak = Math.max(peak, marks[j]!.peakRssMb);
+      j++;
+    }
+    const end = marks[j - 1]!.atMs;
+    const n = j - i;
+    out[cls] = {
+      images: n,
+      imagesPerSec: round((n * 1000) / Math.max(1, end - blockStart)),
+      peakRssMb: peak,
+    };
+    blockStart = end;
+    i = j;
+  }
+  return out;
+}
+
 /** Builds the child's record from the meter's numbers. */
 export function childResult(
   spec: VariantSpec,
@@ -80,6 +112,8 @@ export function childResult(
     imagesPerSec: round((images * 1000) / phase.elapsedMs),
     cpuMsPerImage: round(phase.cpuMs / images),
     mainThreadCpuMsPerImage: phase.mainThreadCpuMs === null ? null : round(phase.mainThreadCpuMs / images),
+    mainCpuMsPerImage: phase.mainThreadCpuMs === null ? null : round(phase.mainThreadCpuMs / images),
+    classes: classNumbers(spec.images, phase.marks),
     loopDelayMs: phase.loopDelayMs,
     loopUtilization: phase.loopUtilization,
     peakRssMb: phase.peakRssMb,
