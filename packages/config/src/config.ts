@@ -81,6 +81,7 @@ export interface Config {
     callbackUrlTenants: readonly string[];
     tenantPolicyCacheMs: number;
   };
+  index: { databaseUrl: string | undefined; indexerEnabled: boolean; streamMaxEntries: number };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -195,6 +196,11 @@ export function loadConfig(
       webhookConcurrency: e.WEBHOOK_CONCURRENCY,
       callbackUrlTenants: e.CALLBACK_URL_TENANTS ?? [],
       tenantPolicyCacheMs: e.TENANT_POLICY_CACHE_MS,
+    },
+    index: {
+      databaseUrl: e.DATABASE_URL,
+      indexerEnabled: e.INDEXER_ENABLED,
+      streamMaxEntries: e.INDEX_STREAM_MAX_ENTRIES,
     },
   });
 }

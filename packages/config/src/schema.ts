@@ -201,6 +201,21 @@ export const envSchema = z.object({
   CALLBACK_URL_TENANTS: list.optional(),
   /** How long a worker caches a tenant's moderation policy (and whether it has webhooks), ms. Default 5000. */
   TENANT_POLICY_CACHE_MS: int(0).default(5000),
+  /**
+   * PostgreSQL URL of the results index (`postgres://user:pass@host:5432/db`). Unset: no index (search routes
+   * answer 503 `index_unavailable`, workers record no outcomes for it).
+   */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+    .optional(),
+  /** Run the indexer (outcome stream -> Postgres) inside each worker process. Default `true`. */
+  INDEXER_ENABLED: bool.default(true),
+  /**
+   * Most outcomes the index's Redis stream holds before it is caught up; past it workers stop appending (they
+   * count the overflow and the index needs `labelq reindex`), classification goes on. Default 100000.
+   */
+  INDEX_STREAM_MAX_ENTRIES: int(100).default(100_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -2,6 +2,7 @@ import { LabelqError } from '@labelq/errors';
 import { z } from 'zod';
 import { failureReasonSchema } from './failure.ts';
 import { imageIdSchema } from './ids.ts';
+import { imagePropertiesSchema } from './image-properties.ts';
 import { originSchema, purposeSchema, tenantIdSchema } from './job-payload.ts';
 import {
   modelRefSchema,
@@ -85,6 +86,11 @@ const resultDocumentV1 = z.object({
   review: humanReviewSchema.optional(),
   /** Present when `moderation` was re-decided from the stored scores under a newer policy (no inference). */
   redecided: redecisionSchema.optional(),
+  /**
+   * Perceptual hash, colours, brightness, sharpness of the decoded pixels. Optional, so v1 readers that predate
+   * it still read these documents (zod drops the unknown key) and documents without it stay valid.
+   */
+  properties: imagePropertiesSchema.optional(),
 });
 
 const failureDocumentV1 = z.object({

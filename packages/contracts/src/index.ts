@@ -10,3 +10,4 @@ export * from './operations.ts';
 export * from './batch.ts';
 export * from './review.ts';
 export * from './workflow.ts';
+export * from './image-properties.ts';

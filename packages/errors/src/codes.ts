@@ -94,6 +94,14 @@ export const ERROR_CODES = {
     retryable: false,
     message: 'The batch is not in a state that allows this',
   },
+  // The results index (Postgres): not configured (503, not retryable by a job) or unreachable (retryable).
+  index_unavailable: { status: 503, retryable: true, message: 'The results index is unavailable' },
+  index_not_configured: { status: 503, retryable: false, message: 'No results index (DATABASE_URL unset)' },
+  // A search cursor that was altered, belongs to another tenant or to other filters.
+  cursor_invalid: { status: 400, retryable: false, message: 'The cursor is invalid for this query' },
+  // GET /v1/images/:id/similar on an image the index has no perceptual hash for (it failed, or was indexed
+  // before image properties existed).
+  no_perceptual_hash: { status: 409, retryable: false, message: 'The image has no perceptual hash' },
   // A bug or an unforeseen failure: retrying the same work would most likely fail the same way.
   internal: { status: 500, retryable: false, message: 'Internal error' },
   // Moderation workflow (#10): waiting for answers, webhooks, the review queue, tenant policies.

@@ -11,6 +11,7 @@ export {
   type InferencePoolOptions,
   type PoolLogger,
 } from './pool.ts';
+export { imageProperties, hashDistance, type PixelsView } from './image/properties.ts';
 export { decodeNanodet } from './postprocess/nanodet.ts';
 export { decodeCenternet, type Detections } from './postprocess/centernet.ts';
 export { decodeBlazeface, blazefaceAnchors } from './postprocess/blazeface.ts';

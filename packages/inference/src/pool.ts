@@ -194,6 +194,7 @@ export async function createInferencePool(
         results: out.results,
         decodeBytes,
         ranAt: { start: out.startedAt, end: out.finishedAt },
+        properties: out.properties,
         timings: {
           memoryWaitMs: submittedAt - t0,
           queueMs: out.queueMs,

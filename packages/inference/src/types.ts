@@ -1,5 +1,5 @@
 import type { ModelManifest } from '@labelq/models';
-import type { ModelResult } from '@labelq/contracts';
+import type { ImageProperties, ModelResult } from '@labelq/contracts';
 
 /** Per-call options for {@link InferencePool.classify}. */
 export interface ClassifyOptions {
@@ -34,6 +34,11 @@ export interface ClassifyTimings {
 export interface ImageClassification {
   image: ImageInfo;
   results: ModelResult[];
+  /**
+   * Perceptual hash, dominant colours, brightness, sharpness (from the decoded pixels, < 1 ms). Optional: other
+   * InferencePool implementations (benchmark variants) may not compute them.
+   */
+  properties?: ImageProperties;
   timings: ClassifyTimings;
   /** Decode memory reserved for this image, estimated from its header (0 for inline runs). */
   decodeBytes?: number;

@@ -222,6 +222,7 @@ async function classifyJob(
     },
     image: classified.image,
     results: classified.results,
+    ...(classified.properties !== undefined ? { properties: classified.properties } : {}),
     ...(moderation !== undefined ? { moderation } : {}),
     purpose: data.purpose,
     origin: data.origin,

@@ -1,7 +1,7 @@
 // Messages between the pool (main thread) and its worker threads. Everything here survives structured clone.
 import type { SerializedError } from '@labelq/errors';
 import type { ModelManifest } from '@labelq/models';
-import type { ModelResult } from '@labelq/contracts';
+import type { ImageProperties, ModelResult } from '@labelq/contracts';
 import type { ImageInfo } from '../types.ts';
 
 /** What each thread gets at start (Piscina `workerData`). */
@@ -43,6 +43,8 @@ export type ThreadTask = ClassifyTask | DescribeTask | ExitTask;
 export interface ClassifyOutput {
   image: ImageInfo;
   results: ModelResult[];
+  /** Perceptual hash, colours, brightness, sharpness of the decoded pixels. */
+  properties: ImageProperties;
   queueMs: number;
   decodeMs: number;
   models: Record<string, number>;

@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { toLabelqError } from '@labelq/errors';
 import { decodeImage } from '../image/decode.ts';
 import { suppressAnimalFaces } from '../postprocess/animal-faces.ts';
+import { imageProperties } from '../image/properties.ts';
 import type {
   ClassifyOutput,
   ClassifyTask,
@@ -58,6 +59,7 @@ async function classify(task: ClassifyTask): Promise<ClassifyOutput> {
     image: { format: image.format, width: image.original.width, height: image.original.height },
     // All of this image's model results meet here: a detector's animals can veto a face model's faces.
     results: suppressAnimalFaces(results),
+    properties: imageProperties(image),
     queueMs: Math.max(0, start - task.submittedAt),
     decodeMs: decoded - start,
     models: timings,
