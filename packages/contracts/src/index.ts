@@ -11,3 +11,4 @@ export * from './batch.ts';
 export * from './review.ts';
 export * from './workflow.ts';
 export * from './image-properties.ts';
+export * from './search.ts';

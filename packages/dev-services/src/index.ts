@@ -15,3 +15,16 @@ export {
   type S3rverHandle,
 } from './s3rver.ts';
 export { serviceProcessEnv } from './process-env.ts';
+export {
+  startPostgres,
+  resolvePostgres,
+  pingPostgres,
+  postgresBinDir,
+  ensureDatabase,
+  dropDatabase,
+  removePostgresData,
+  LOCAL_POSTGRES_URL,
+  type StartPostgresOptions,
+  type PostgresHandle,
+  type ResolvedPostgres,
+} from './postgres.ts';

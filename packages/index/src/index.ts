@@ -1,1 +1,27 @@
-export {};
+export { createIndexPool, indexError, isConnectionError, type IndexPoolOptions, type Pool } from './db.ts';
+export { migrate, loadMigrations, MIGRATIONS_DIR, type Migration } from './migrate.ts';
+export {
+  documentRows,
+  labelRows,
+  phashToBigint,
+  bigintToPhash,
+  type ImageRow,
+  type LabelRow,
+  type IndexRows,
+} from './document-rows.ts';
+export { upsertDocuments, type UpsertOptions } from './write.ts';
+export {
+  createOutcomeRecorder,
+  indexBacklog,
+  clearOverflow,
+  outcomeKeys,
+  INDEXER_GROUP,
+  type OutcomeRecorder,
+  type OutcomeRecorderOptions,
+  type IndexBacklog,
+} from './outcomes.ts';
+export { createIndexer, type Indexer, type IndexerOptions } from './indexer.ts';
+export { CursorCodec, filtersDigest, loadCursorKey, type CursorPosition } from './cursor.ts';
+export { SearchService } from './search.ts';
+export { hashChunks, probesWithin } from './phash.ts';
+export { reindex, type ReindexOptions, type ReindexResult } from './reindex.ts';
