@@ -33,6 +33,7 @@ keeps them running until Ctrl-C.
   --port N        API port (default: API_PORT, else 8080; 0 picks a free port). The API listens on API_HOST,
                   default 127.0.0.1 (this machine only).
   --json          print one JSON line when ready (apiUrl, apiKey, workerUrl, redisUrl, s3: endpoint, region, bucket,
+  --json          print one JSON line when ready (apiUrl, apiKey, redisUrl, databaseUrl, s3: endpoint, region, bucket,
                   accessKeyId, secretAccessKey) instead of the instructions; logs still go to stderr (run it as
                   \`pnpm -s serve --json\`: without -s pnpm prints its own banner on stdout first)
   --data-dir DIR  where the embedded S3 keeps its data (DIR/s3; default .data)
@@ -122,6 +123,7 @@ function readyText(stack: Stack): string {
              tenant default, every scope; revoked when this stops${config.access.disabled ? ' (AUTH_DISABLED=true: not checked)' : ''}
   models     ${stack.models.join(', ')}
   queue      ${config.queue.name} on ${stack.redis.url}${stack.redis.started ? ' (a private redis-server)' : ''}
+  index      ${stack.postgres.databaseUrl}${stack.postgres.started ? ' (a private Postgres in .data/postgres)' : ''}
   S3         endpoint ${s3.endpoint}, region ${s3.region}, bucket ${s3.bucket}, path-style addressing
              access key ${creds.accessKeyId}, secret key ${creds.secretAccessKey}; data in ${stack.s3Dir}
 
@@ -142,6 +144,7 @@ function readyJson(stack: Stack): string {
     apiKey: stack.apiKey,
     workerUrl: stack.workerUrl,
     redisUrl: stack.redis.url,
+    databaseUrl: stack.postgres.databaseUrl,
     s3: {
       endpoint: s3.endpoint,
       region: s3.region,

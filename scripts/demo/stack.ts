@@ -19,6 +19,7 @@ import {
   type S3rverHandle,
 } from '@labelq/dev-services';
 import { createStackKey } from './access.ts';
+import { startStackPostgres, type StackPostgres } from './postgres.ts';
 import { spawnService, type ServiceProcess } from './worker-process.ts';
 
 export interface StackOptions {
@@ -71,6 +72,8 @@ export interface Stack {
   /** The folder s3rver keeps its buckets in. */
   s3Dir: string;
   redis: ResolvedRedis;
+  /** The results index's Postgres: DATABASE_URL's, else 127.0.0.1:5432's, else a private cluster. */
+  postgres: StackPostgres;
   /** Model names the API accepts (all by default). */
   models: readonly string[];
   /**
@@ -114,6 +117,13 @@ export async function startStack(options: StackOptions, logger: Logger): Promise
     // Unless persistent: a unique queue and prefixes per run, so the demo never collides with other users of
     // the same Redis (they win over options.env: the queue is removed at stop).
     const run = `${new Date().toISOString().slice(0, 10)}-${randomUUID().slice(0, 8)}`;
+    const postgres = await startStackPostgres({
+      databaseUrl: options.env?.DATABASE_URL,
+      dataDir: join(root, '.data', 'postgres'),
+      database: options.persistent ? 'labelq' : `labelq_demo_${run.replaceAll('-', '_')}`,
+      dropAtStop: !options.persistent,
+    });
+    cleanups.push(() => postgres.stop());
     const perRun: Record<string, string> = options.persistent
       ? {}
       : {
@@ -133,6 +143,7 @@ export async function startStack(options: StackOptions, logger: Logger): Promise
       ...perRun,
       // The embedded services': the caller's S3 and Redis settings describe other servers.
       REDIS_URL: redis.url,
+      DATABASE_URL: postgres.databaseUrl,
       S3_ENDPOINT: s3.endpoint,
       S3_REGION: 'us-east-1',
       S3_FORCE_PATH_STYLE: 'true',
@@ -210,6 +221,7 @@ export async function startStack(options: StackOptions, logger: Logger): Promise
       s3,
       s3Dir,
       redis,
+      postgres,
       models,
       apiKey: stackKey.key,
       stop: cleanup,

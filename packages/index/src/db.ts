@@ -50,6 +50,12 @@ export function indexError(err: unknown): LabelqError {
     return new LabelqError('index_unavailable', `The results index is unreachable: ${message}`, {
       cause: err,
     });
+  // 42P01 / 3F000: the tables or schema do not exist yet (migrations not applied: Postgres was down at start).
+  const code = (err as { code?: string }).code;
+  if (code === '42P01' || code === '3F000')
+    return new LabelqError('index_unavailable', `The results index is not set up yet: ${message}`, {
+      cause: err,
+    });
   // 57014: statement_timeout.
   if ((err as { code?: string }).code === '57014')
     return new LabelqError('timeout', `The index query took too long: ${message}`, { cause: err });

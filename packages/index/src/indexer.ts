@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { isConnectionError } from './db.ts';
+import { migrate } from './migrate.ts';
 import { INDEXER_GROUP, indexBacklog, outcomeKeys } from './outcomes.ts';
 import { upsertDocuments } from './write.ts';
 
@@ -31,6 +32,11 @@ export interface IndexerOptions {
   maxBackoffMs?: number;
   /** This consumer's name in the group. Default `<hostname>-<pid>`. */
   consumer?: string;
+  /**
+   * Apply the migrations before the first batch (retried like any Postgres failure, so a worker starts and
+   * classifies while Postgres is down). Default true.
+   */
+  migrate?: boolean;
 }
 
 export interface Indexer {
@@ -190,8 +196,14 @@ export function createIndexer(options: IndexerOptions): Indexer {
   async function run(): Promise<void> {
     let pendingFirst = true;
     let backoff = options.backoffMs ?? 500;
+    let migrated = options.migrate === false;
     while (running) {
       try {
+        if (!migrated) {
+          const applied = await migrate(pool);
+          if (applied.length > 0) log.info({ applied }, 'index migrations applied');
+          migrated = true;
+        }
         let entries = await read(pendingFirst);
         if (pendingFirst && entries.length === 0) {
           pendingFirst = false;
@@ -208,7 +220,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
       } catch (err) {
         if (!running) break;
         pendingFirst = true;
-        const down = isConnectionError(err);
+        const down = isConnectionError(err) || (err as { code?: string }).code === 'index_unavailable';
         log[down ? 'warn' : 'error'](
           { err: (err as Error).message, retryInMs: backoff },
           down ? 'index store unreachable; outcomes stay queued' : 'indexing failed; retrying',

@@ -106,6 +106,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
           name: 'queue',
           description: 'The queue across tenants: depth (scope metrics), operations (scope operator)',
         },
+        { name: 'search', description: 'The results index: search, label facets, near duplicates' },
       ],
       components: {
         securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'lq_live_… API key' } },

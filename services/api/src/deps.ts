@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { ApiMetrics } from './metrics/api-metrics.ts';
 import type { BatchApiDeps } from './batch/deps.ts';
 import type { ApiWorkflow } from './workflow/deps.ts';
+import type { SearchService } from '@labelq/index';
 
 /** The few object-store operations the API needs, on the configured bucket (adapted from @labelq/storage). */
 export interface ApiStorage {
@@ -60,4 +61,6 @@ export interface ApiDeps {
   batches?: BatchApiDeps;
   /** The moderation workflow: wait=N, webhooks, reviews, tenant policies, live events. Absent: those routes are off. */
   workflow?: ApiWorkflow;
+  /** The results index (DATABASE_URL). Absent: the search routes answer 503 `index_not_configured`. */
+  search?: SearchService;
 }

@@ -12,6 +12,7 @@ import { createApiStorage } from './storage-s3.ts';
 import { createBatchApi } from './batch/wire.ts';
 import { createObjectStore } from '@labelq/storage';
 import { createApiWorkflow, type ApiWorkflowRuntime } from './workflow/build.ts';
+import { openSearch } from './search-index.ts';
 
 export interface ApiServer {
   app: FastifyInstance;
@@ -117,9 +118,11 @@ export async function startApi(
   const storage = createApiStorage(config, objects);
   const batches = createBatchApi(config, redis);
   let workflow: ApiWorkflowRuntime | undefined;
+  const closers: (() => Promise<void> | undefined)[] = [];
   const shutdownQueue = async (): Promise<void> => {
     await workflow?.close().catch(() => undefined);
     await batches.close();
+    for (const close of closers.splice(0)) await close()?.catch(() => undefined);
     // Disconnect first and let the queue's connection setup settle while the queue still listens: BullMQ's
     // close() drops its listeners, and a setup that fails afterwards (the ready check of a connection closed
     // right after start) would emit `error` with none, an unhandled rejection that crashes the process.
@@ -146,6 +149,8 @@ export async function startApi(
     }
     await checkPersistence(config, redis, logger);
     workflow = await createApiWorkflow(config, redis, objects, logger);
+    const search = openSearch(config, logger);
+    closers.push(() => search?.close());
     const app = await buildApp({
       config,
       logger,
@@ -156,6 +161,7 @@ export async function startApi(
       openJobs: new OpenJobs(redis, config.redis.keyPrefix),
       batches: batches.deps,
       workflow: workflow.workflow,
+      ...(search !== undefined ? { search: search.service } : {}),
       rateLimit: { redis, perMinute: config.access.rateLimitPerMinute, prefix: config.redis.keyPrefix },
       readiness: [
         // A write, not PING: a Redis out of memory (noeviction) still answers PING but refuses every new job.

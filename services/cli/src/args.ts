@@ -4,6 +4,7 @@ import { LabelqError } from '@labelq/errors';
 export const USAGE = `Usage: pnpm labelq classify <file|dir>... [options]
        pnpm labelq keys create|list|revoke ...   API keys in Redis (pnpm labelq keys --help)
        pnpm labelq batch create|status|list|export ...   batches through the API (pnpm labelq batch --help)
+       pnpm labelq search|reindex|index status   the results index (pnpm labelq search --help)
 
 classify: classifies local images with the models in MODELS_DIR (no Redis, no S3).
 

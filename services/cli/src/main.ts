@@ -10,6 +10,7 @@ import { classifyFiles, isUnexpected } from './classify-files.ts';
 import { TableFormatter, jsonLine } from './format.ts';
 import { runKeys } from './keys/run.ts';
 import { runBatchCli } from './batch/run.ts';
+import { runIndexCommand } from './index-cmds/run.ts';
 import { collectFiles } from './walk.ts';
 import { fileProgress } from './progress-bar.ts';
 
@@ -17,6 +18,8 @@ async function main(argv: readonly string[]): Promise<number> {
   // Each command parses its own flags: `keys` has none of classify's, and the reverse.
   if (argv[0] === 'keys') return runKeys(argv.slice(1));
   if (argv[0] === 'batch') return runBatchCli(argv.slice(1));
+  if (argv[0] === 'search' || argv[0] === 'reindex' || argv[0] === 'index')
+    return runIndexCommand(argv[0], argv.slice(1));
   let command;
   try {
     command = parseCommand(argv);

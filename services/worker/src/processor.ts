@@ -15,6 +15,7 @@ import {
 } from '@labelq/contracts';
 import { moderate, type ModerationPolicy } from '@labelq/moderation';
 import type { OpenJobs } from '@labelq/access';
+import type { OutcomeRecorder } from '@labelq/index';
 import type { ObjectStore, OpenedObject } from '@labelq/storage';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { performance } from 'node:perf_hooks';
@@ -50,6 +51,8 @@ export interface ProcessorDeps {
   outage?: (err: LabelqError) => Promise<boolean>;
   /** Tenant policies, the review queue and webhook events (#10). Default: none (`policy` for everyone). */
   workflow?: WorkerWorkflow;
+  /** Where each final document goes for the results index (best effort, never fails the job). Default: none. */
+  outcomes?: OutcomeRecorder;
 }
 
 /**
@@ -272,11 +275,11 @@ async function writeFailure(
   err: LabelqError,
   log: Logger,
   progress: AttemptProgress,
-): Promise<void> {
+): Promise<FailureDocument | undefined> {
   // The payload may be what failed: write a document only when it names a valid image id and tenant.
   const data = job.data as Partial<Record<keyof ClassifyJob, unknown>>;
   const tenant = tenantOf(job.data);
-  if (!isImageId(data.id) || tenant === undefined) return;
+  if (!isImageId(data.id) || tenant === undefined) return undefined;
   const key = deps.store.resultKey(tenant, data.id);
   if (progress.etag !== undefined) {
     const existing = await deps.store.getJson(deps.config.s3.bucket, key).catch(() => undefined);
@@ -285,7 +288,7 @@ async function writeFailure(
         { resultKey: key },
         'keeping the completed result document for this ETag; no failure document',
       );
-      return;
+      return undefined;
     }
   }
   const doc: FailureDocument = {
@@ -304,8 +307,10 @@ async function writeFailure(
   };
   try {
     await deps.store.putJson(deps.config.s3.bucket, key, doc);
+    return doc;
   } catch (writeErr) {
     log.error({ err: writeErr }, 'could not write the failure document');
+    return undefined;
   }
 }
 
@@ -347,6 +352,7 @@ export function createProcessor(
       const doc = await classifyJob(deps, job, log, progress);
       // Before the job completes: a worker that dies here re-runs it and emits again (same event ids).
       await afterCompleted(deps.workflow, parseJobPayload(job.data), doc, log);
+      await deps.outcomes?.record(doc);
       await release();
       return doc;
     } catch (raw) {
@@ -369,7 +375,8 @@ export function createProcessor(
       const final = !err.retryable || isLastAttempt(job);
       log[final ? 'error' : 'warn']({ code: err.code, err: raw, final }, 'attempt failed');
       if (final) {
-        await writeFailure(deps, job, err, log, progress);
+        const failure = await writeFailure(deps, job, err, log, progress);
+        if (failure !== undefined) await deps.outcomes?.record(failure);
         await release();
         await afterFailed(deps.workflow, job, tenantOf(job.data), err, log);
       }

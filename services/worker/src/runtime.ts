@@ -24,6 +24,7 @@ import { readinessChecks } from './readiness.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { createProcessor } from './processor.ts';
 import { createWorkerWorkflow } from './workflow-runtime.ts';
+import { startIndexRole } from './index-role.ts';
 
 /** One connection attempt, no retries: an unreachable Redis fails the start instead of retrying forever. */
 async function checkRedis(config: Config, log: Logger): Promise<void> {
@@ -124,6 +125,8 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
     const workflow = await createWorkerWorkflow(config, policy, log);
     owned.push(() => workflow.close());
 
+    const indexRole = await startIndexRole(config, conn, log);
+    if (indexRole !== undefined) owned.push(() => indexRole.close());
     const budget = new ByteBudget(config.worker.maxBytesInFlight);
     // Aborted when the shutdown deadline abandons in-flight jobs: their S3 requests stop and they write no
     // failure document (another worker re-runs them once their locks expire).
@@ -176,6 +179,7 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
           openJobs: new OpenJobs(connection, config.redis.keyPrefix),
           outage: (err) => s3Breaker.isOutage(err),
           workflow: workflow.hooks,
+          ...(indexRole !== undefined ? { outcomes: indexRole.recorder } : {}),
         }),
         metrics,
         jobState,

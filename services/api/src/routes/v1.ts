@@ -10,6 +10,7 @@ import { keyRoutes } from './keys.ts';
 import { modelRoutes } from './models.ts';
 import { queueRoutes } from './queue.ts';
 import { workflowRoutes } from './workflow.ts';
+import { searchRoutes } from './search.ts';
 
 export interface V1Options {
   deps: ApiDeps;
@@ -48,4 +49,5 @@ export const v1Routes: FastifyPluginAsync<V1Options> = async (app, { deps, timeo
   queueRoutes(app, deps, timeoutMs);
   batchRoutes(app, deps, timeoutMs);
   await workflowRoutes(app, deps, timeoutMs);
+  searchRoutes(app, deps);
 };
