@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idempotent set-up for a fresh machine (Debian/Ubuntu, Node >= 20.19): pnpm, dependencies, redis-server,
+# Idempotent set-up for a fresh machine (Debian/Ubuntu, Node >= 20.19): pnpm, dependencies, redis-server, postgresql,
 # and the converted models. Fast when everything is already in place. Used by quickstart.sh and CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,11 @@ fi
 if ! command -v redis-server >/dev/null; then
   echo "setup: installing redis-server (apt)"
   apt_install redis-server
+fi
+# The results index's tests and the embedded stack start a private cluster when no Postgres answers on 5432.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+  echo "setup: installing postgresql (apt)"
+  apt_install postgresql
 fi
 pnpm install --frozen-lockfile --reporter=silent
 pnpm models

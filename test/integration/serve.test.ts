@@ -12,8 +12,10 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyStore } from '@labelq/access';
+import { dropDatabase, ensureDatabase } from '@labelq/dev-services';
 import { modelsDir, readPhoto, repoRoot } from '../fixtures/index.ts';
 import { testRedisUrl, uniqueName } from '../helpers/env.ts';
+import { testPostgresUrl } from '../helpers/index-db.ts';
 import { runScript } from '../helpers/run-script.ts';
 
 interface ServeLine {
@@ -21,6 +23,7 @@ interface ServeLine {
   apiKey: string;
   workerUrl: string;
   redisUrl: string;
+  databaseUrl: string;
   s3: { endpoint: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string };
 }
 
@@ -56,6 +59,9 @@ describe('pnpm serve --json', () => {
   const queueName = uniqueName('labelq-serve');
   // serve keeps the configured prefix (a restart must find its keys): this one is the test's, removed after.
   const keyPrefix = uniqueName('labelq-serve');
+  // Its own index database (serve's default on a shared server is `labelq`), dropped after.
+  const database = `labelq_serve_${Date.now().toString(36)}`;
+  let databaseUrl: string;
   let child: ChildProcessByStdio<null, Readable, Readable>;
   let stdout = '';
   let stderr = '';
@@ -63,12 +69,18 @@ describe('pnpm serve --json', () => {
   let line: ServeLine;
 
   beforeAll(async () => {
+    databaseUrl = await ensureDatabase(testPostgresUrl(), database);
     child = spawn(
       process.execPath,
       ['--import', 'tsx', 'scripts/serve.ts', '--json', '--port', '0', '--data-dir', join(dir, 'data')],
       {
         cwd: repoRoot,
-        env: serveEnv({ QUEUE_NAME: queueName, REDIS_KEY_PREFIX: keyPrefix, LOG_LEVEL: 'debug' }),
+        env: serveEnv({
+          QUEUE_NAME: queueName,
+          REDIS_KEY_PREFIX: keyPrefix,
+          LOG_LEVEL: 'debug',
+          DATABASE_URL: databaseUrl,
+        }),
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -107,6 +119,7 @@ describe('pnpm serve --json', () => {
     await queue.close();
     const keys = await connection.keys(`${keyPrefix}:*`);
     if (keys.length > 0) await connection.del(...keys);
+    await dropDatabase(testPostgresUrl(), database);
     connection.disconnect();
   });
 
@@ -124,7 +137,14 @@ describe('pnpm serve --json', () => {
   }
 
   it('prints one JSON line with the API, its key, Redis and the embedded S3', async () => {
-    expect(Object.keys(line).sort()).toEqual(['apiKey', 'apiUrl', 'redisUrl', 's3', 'workerUrl']);
+    expect(Object.keys(line).sort()).toEqual([
+      'apiKey',
+      'apiUrl',
+      'databaseUrl',
+      'redisUrl',
+      's3',
+      'workerUrl',
+    ]);
     expect(line.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(line.apiKey).toMatch(/^lq_live_/);
     expect(await verifyKey()).toMatchObject({
@@ -133,6 +153,7 @@ describe('pnpm serve --json', () => {
       buckets: undefined,
     });
     expect(line.redisUrl).toBe(testRedisUrl());
+    expect(line.databaseUrl).toBe(databaseUrl);
     expect(line.s3).toEqual({
       endpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown,
       region: 'us-east-1',
