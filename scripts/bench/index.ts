@@ -67,9 +67,10 @@ function flipBits(hash: string, count: number): string {
 }
 
 const MODEL = { name: 'bench-net', version: '1', sha256: '0'.repeat(64) };
+const OCR = { name: 'bench-ocr', version: '1', sha256: '0'.repeat(64) };
 const T0 = Date.UTC(2026, 0, 1);
 
-function syntheticDoc(n: number, previousHash: string | undefined): ResultDocument & { text?: string } {
+function syntheticDoc(n: number, previousHash: string | undefined): ResultDocument {
   const tenant = n % 10 === 0 ? `t${(n / 10) % 9}` : 'bench';
   const labels = new Map<string, number>();
   const count = 3 + Math.floor(rand() * 4);
@@ -81,7 +82,7 @@ function syntheticDoc(n: number, previousHash: string | undefined): ResultDocume
     n % 1000 === 2 && previousHash !== undefined
       ? flipBits(previousHash, 1 + Math.floor(rand() * 6))
       : hex64();
-  const doc: ResultDocument & { text?: string } = {
+  const doc: ResultDocument = {
     status: 'completed',
     schemaVersion: RESULT_SCHEMA_VERSION,
     id: `img_${n.toString(16).padStart(32, '0')}`,
@@ -90,6 +91,7 @@ function syntheticDoc(n: number, previousHash: string | undefined): ResultDocume
     image: { format: 'jpeg', width: 1024, height: 768 },
     results: [
       {
+        task: 'classify',
         model: MODEL,
         labels: [...labels]
           .map(([name, confidence]) => ({ name, confidence }))
@@ -114,7 +116,19 @@ function syntheticDoc(n: number, previousHash: string | undefined): ResultDocume
     properties: { v: 1, phash, colours: [], brightness: rand(), sharpness: rand() * 2000 },
   };
   if (n % 5 === 0)
-    doc.text = Array.from({ length: 4 + Math.floor(rand() * 9) }, () => WORDS[zipf(WORDS.length)]!).join(' ');
+    doc.results.push({
+      task: 'text',
+      model: OCR,
+      lines: [
+        {
+          text: Array.from({ length: 4 + Math.floor(rand() * 9) }, () => WORDS[zipf(WORDS.length)]!).join(
+            ' ',
+          ),
+          confidence: 0.9,
+          box: { x: 0, y: 0, width: 1, height: 0.1 },
+        },
+      ],
+    });
   return doc;
 }
 

@@ -35,7 +35,20 @@ function doc(s: Spec): StoredDocument {
   const base = sampleResultDocument(id(s.n), {
     tenant: s.tenant ?? 'acme',
     source: { bucket: 'photos', key: `k/${s.n}.jpg`, etag: `"${s.n}"`, bytes: 1000 + s.n },
-    results: [...byModel].map(([m, labels]) => ({ model: model(m), labels })),
+    results: [
+      ...[...byModel].map(([m, labels]) => ({ task: 'classify' as const, model: model(m), labels })),
+      ...(s.text !== undefined
+        ? [
+            {
+              task: 'text' as const,
+              model: model('ocr'),
+              lines: s.text
+                .split('\n')
+                .map((text) => ({ text, confidence: 0.9, box: { x: 0, y: 0, width: 1, height: 0.1 } })),
+            },
+          ]
+        : []),
+    ],
     provenance: { labelqVersion: '0.1.0', models: [...byModel.keys()].map(model), attempt: 1 },
     ...(s.decision !== undefined
       ? { moderation: { decision: s.decision, reasons: [], policy: 'p-7', models: ['nsfw'] } }
@@ -53,12 +66,8 @@ function doc(s: Spec): StoredDocument {
       : {}),
   });
   const d: ResultDocument = { ...base, timings: { ...base.timings, finishedAt: at(s.minute) } };
-  // Fields of later document versions (batches, OCR text) that the mapping already reads.
-  return {
-    ...d,
-    ...(s.batch !== undefined ? { batchId: s.batch } : {}),
-    ...(s.text !== undefined ? { text: s.text } : {}),
-  };
+  // The batch field of a later document version, which the mapping already reads.
+  return { ...d, ...(s.batch !== undefined ? { batchId: s.batch } : {}) };
 }
 
 /** Flips the given bit positions (0 = least significant) of a 16-hex-digit hash. */

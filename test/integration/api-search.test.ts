@@ -24,7 +24,7 @@ function doc(n: number, tenant: string, label: string, phash: string, minute: nu
   const d = sampleResultDocument(id(n), {
     tenant,
     source: { bucket: BUCKET, key: `k/${n}.jpg`, etag: `"${n}"`, bytes: 10 },
-    results: [{ model, labels: [{ name: label, confidence: 0.9 }] }],
+    results: [{ task: 'classify', model, labels: [{ name: label, confidence: 0.9 }] }],
     properties: { v: 1, phash, colours: [], brightness: 0.5, sharpness: 300 },
   });
   return {

@@ -10,6 +10,7 @@ import type { Config } from '@labelq/config';
 import {
   similarQuerySchema,
   imageSearchQuerySchema,
+  resultLabels,
   type ClassifyJob,
   type StoredJobPayload,
 } from '@labelq/contracts';
@@ -161,14 +162,18 @@ describe('results index (worker -> outcome stream -> indexer -> Postgres)', () =
         status: 'completed',
         decision: doc.moderation?.decision,
       });
-      const expected = doc.results.flatMap((r) => r.labels.map((l) => `${r.model.name}:${l.name}`)).sort();
+      const expected = doc.results
+        .flatMap((r) => resultLabels(r).map((l) => `${r.model.name}:${l.name}`))
+        .sort();
       expect(image!.labels.map((l) => `${l.model}:${l.label}`).sort()).toEqual(expected);
       expect(image!.properties?.phash).toBe(doc.properties?.phash);
     }
     // The cat is found by its label (on every image whose document has it at 0.3 or more), in acme only.
     const docs = await Promise.all(acme.map(async (j) => (await waitForJob(queue, j.id)).job.returnvalue));
     const withCat = docs
-      .filter((d) => d.results.some((r) => r.labels.some((l) => l.name === 'cat' && l.confidence >= 0.3)))
+      .filter((d) =>
+        d.results.some((r) => resultLabels(r).some((l) => l.name === 'cat' && l.confidence >= 0.3)),
+      )
       .map((d) => d.source.key)
       .sort();
     expect(withCat).toContain('src/chelsea.jpg');

@@ -56,11 +56,10 @@ export function bigintToPhash(value: string | bigint): string {
   return BigInt.asUintN(64, BigInt(value)).toString(16).padStart(16, '0');
 }
 
-/** Fields later document versions may carry; read defensively so this works before and after they exist. */
+/** Fields later document versions may carry (batches, human review); read defensively. */
 interface OptionalFields {
   batch?: { id?: unknown } | string;
   batchId?: unknown;
-  text?: unknown;
   review?: { decision?: unknown };
 }
 
@@ -69,45 +68,55 @@ function optionalString(value: unknown): string | null {
 }
 
 /**
- * Labels of a completed document, one row per (model, label): the label's best confidence and, for detectors,
- * how many instances it has. Whole-image classifiers are task `classify`, detectors `detect`.
+ * Labels of a completed document, one row per (model, label) with its best confidence: classifier labels,
+ * detector labels with their instance counts, and for a face detector that found faces the label `face`
+ * (instances: how many, confidence: the best face). OCR text is not a label (see ocrText).
  */
 export function labelRows(doc: StoredDocument): LabelRow[] {
   if (doc.status !== 'completed') return [];
   const rows = new Map<string, LabelRow>();
+  const add = (row: LabelRow): void => {
+    const k = `${row.model}\0${row.label}`;
+    const prev = rows.get(k);
+    if (prev === undefined || prev.confidence < row.confidence) rows.set(k, row);
+  };
   for (const result of doc.results) {
-    const task = result.instances !== undefined ? 'detect' : 'classify';
-    const counts = new Map<string, number>();
-    for (const inst of result.instances ?? []) counts.set(inst.label, (counts.get(inst.label) ?? 0) + 1);
-    for (const { name, confidence } of result.labels) {
-      const k = `${result.model.name}\0${name}`;
-      const prev = rows.get(k);
-      if (prev !== undefined && prev.confidence >= confidence) continue;
-      rows.set(k, {
-        model: result.model.name,
-        task,
-        label: name,
-        confidence,
-        instances: counts.get(name) ?? 0,
-      });
+    const model = result.model.name;
+    switch (result.task) {
+      case 'classify':
+        for (const { name, confidence } of result.labels)
+          add({ model, task: 'classify', label: name, confidence, instances: 0 });
+        break;
+      case 'detect': {
+        const counts = new Map<string, number>();
+        for (const inst of result.instances) counts.set(inst.label, (counts.get(inst.label) ?? 0) + 1);
+        for (const { name, confidence } of result.labels)
+          add({ model, task: 'detect', label: name, confidence, instances: counts.get(name) ?? 0 });
+        break;
+      }
+      case 'faces':
+        if (result.count > 0)
+          add({
+            model,
+            task: 'faces',
+            label: 'face',
+            confidence: Math.max(...result.faces.map((f) => f.confidence)),
+            instances: result.count,
+          });
+        break;
+      case 'text':
+        break;
     }
   }
   return [...rows.values()];
 }
 
-/** OCR text of a document (when a text model wrote any): its lines joined by newlines. */
-function ocrText(doc: StoredDocument & OptionalFields): string | null {
-  const text = doc.text;
-  if (typeof text === 'string') return text.length > 0 ? text : null;
-  if (Array.isArray(text)) {
-    const lines = text
-      .map((t: unknown) =>
-        typeof t === 'string' ? t : optionalString((t as { text?: unknown } | null)?.text),
-      )
-      .filter((t): t is string => t !== null);
-    return lines.length > 0 ? lines.join('\n') : null;
-  }
-  return null;
+/** OCR text of a document (when a text model ran): its lines, top to bottom, one per line of text. */
+export function ocrText(doc: StoredDocument): string | null {
+  if (doc.status !== 'completed') return null;
+  const lines = doc.results.flatMap((r) => (r.task === 'text' ? r.lines.map((l) => l.text) : []));
+  const text = lines.filter((l) => l.trim() !== '').join('\n');
+  return text === '' ? null : text;
 }
 
 /** The rows a stored document (any version, upgraded by readStoredDocument) becomes in the index. */
@@ -176,7 +185,7 @@ export function documentRows(doc: StoredDocument): IndexRows {
       models: doc.provenance.models,
       errorCode: null,
       schemaVersion: doc.schemaVersion,
-      ocrText: ocrText(extra),
+      ocrText: ocrText(doc),
       phash: props !== undefined ? phashToBigint(props.phash) : null,
       brightness: props?.brightness ?? null,
       sharpness: props?.sharpness ?? null,

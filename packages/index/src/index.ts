@@ -3,6 +3,7 @@ export { migrate, loadMigrations, MIGRATIONS_DIR, type Migration } from './migra
 export {
   documentRows,
   labelRows,
+  ocrText,
   phashToBigint,
   bigintToPhash,
   type ImageRow,
