@@ -368,7 +368,7 @@ describe('review queue and tenant policy', () => {
     expect(item?.reasons[0]).toMatchObject({ category: 'Sexy', threshold: 0 });
 
     const decided = await api('POST', `/v1/reviews/${id}`, { decision: 'block', note: 'not for kids' });
-    expect(decided.status).toBe(200);
+    expect(decided.status, JSON.stringify(decided.body)).toBe(200);
     const doc = (await api('GET', `/v1/images/${id}`)).body as Body;
     expect(doc.result?.review).toMatchObject({
       decision: 'block',
@@ -447,6 +447,36 @@ describe('review queue and tenant policy', () => {
     const res = await api('POST', `/v1/reviews/${up.body.id}`, { decision: 'block' });
     expect([res.status, res.body.error?.code]).toEqual([409, 'review_not_pending']);
   }, 60_000);
+});
+
+describe('batches', () => {
+  it('a finished batch sends batch.completed', async () => {
+    const hook = await registerWebhook('/batch', ['batch.completed']);
+    const prefix = `batch-src/${randomUUID()}/`;
+    for (const name of ['astronaut', 'rocket'] as const) {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: stack.config.s3.bucket,
+          Key: `${prefix}${name}.jpg`,
+          Body: readPhoto(name),
+          ContentType: 'image/jpeg',
+        }),
+      );
+    }
+    const created = await api('POST', '/v1/batches', { source: { bucket: stack.config.s3.bucket, prefix } });
+    expect(created.status, JSON.stringify(created.body)).toBe(202);
+    await receiver.until(
+      () => receiver.verified('/batch', hook.secret).length > 0,
+      60_000,
+      'batch.completed',
+    );
+    const [event] = receiver.verified('/batch', hook.secret);
+    expect(event).toMatchObject({
+      type: 'batch.completed',
+      data: { id: created.body.id, status: 'completed' },
+    });
+    await api('DELETE', `/v1/webhooks/${hook.id}`);
+  }, 90_000);
 });
 
 describe('live events (SSE)', () => {

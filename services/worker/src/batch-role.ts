@@ -36,6 +36,8 @@ export function startBatchRole(deps: {
   policy: ModerationPolicy;
   logger: Logger;
   onFinished?: BatchFinishedHook;
+  /** The policy version a result made now for a tenant records (`stale` mode). Default: `policy.version`. */
+  policyVersion?: (tenant: string) => Promise<string>;
 }): { close(): Promise<void> } | undefined {
   const { config, connection } = deps;
   if (config.batch.runners === 0) return undefined;
@@ -48,7 +50,7 @@ export function startBatchRole(deps: {
       classifyQueue,
       models: deps.pool.manifests.map((m) => ({ name: m.name, version: m.version, sha256: m.sha256 })),
       // One policy per installation today; per-tenant policy versions plug in here.
-      policyVersion: () => deps.policy.version,
+      policyVersion: deps.policyVersion ?? (() => deps.policy.version),
       logger: deps.logger.child({ role: 'batch' }),
       ...(deps.onFinished !== undefined ? { onFinished: deps.onFinished } : {}),
     },

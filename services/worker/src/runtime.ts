@@ -25,6 +25,7 @@ import { CircuitBreaker } from './circuit-breaker.ts';
 import { createProcessor } from './processor.ts';
 import { createWorkerWorkflow } from './workflow-runtime.ts';
 import { startIndexRole } from './index-role.ts';
+import { batchFinishedHook } from './workflow.ts';
 
 /** One connection attempt, no retries: an unreachable Redis fails the start instead of retrying forever. */
 async function checkRedis(config: Config, log: Logger): Promise<void> {
@@ -217,7 +218,17 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
       log.warn({ jobId }, 'stalled job moved back (its worker died or hung)');
     });
     // The batch role (BATCH_RUNNERS > 0): lists and queues batches; any worker replica can pick one up.
-    const batchRole = startBatchRole({ config, connection, store, pool, policy, logger: log });
+    const batchRole = startBatchRole({
+      config,
+      connection,
+      store,
+      pool,
+      policy,
+      logger: log,
+      // Tenant policies decide what `stale` means; the end of a batch is a `batch.completed` webhook (#10).
+      policyVersion: async (tenant) => (await workflow.hooks.policies.forTenant(tenant)).version,
+      onFinished: batchFinishedHook(workflow.hooks),
+    });
     if (batchRole !== undefined) owned.push(() => batchRole.close());
     const readiness = readinessChecks({ config, pool, store, isDraining: () => closing !== undefined });
     owned.push(() => readiness.close());

@@ -1,4 +1,4 @@
-import type { ClassifyJob, ResultDocument, WebhookEvent } from '@labelq/contracts';
+import type { Batch, ClassifyJob, ResultDocument, WebhookEvent } from '@labelq/contracts';
 import type { LabelqError } from '@labelq/errors';
 import {
   isStaleDecision,
@@ -105,4 +105,30 @@ export async function afterFailed(
   await workflow.webhooks
     .emit(event)
     .catch((e: unknown) => log.warn({ err: e }, 'could not queue image.failed'));
+}
+
+/**
+ * The batch role's end-of-batch hook (@labelq/batch `onFinished`): sends `batch.completed` (data: the batch's id,
+ * status `completed` or `failed`, counts and report) to the tenant's subscribed endpoints.
+ */
+export function batchFinishedHook(
+  workflow: WorkerWorkflow,
+): (batch: Batch, ctx: { logger: Logger }) => Promise<void> {
+  return async (batch, { logger }) => {
+    const event = webhookEvent(
+      batch.tenant,
+      'batch.completed',
+      {
+        id: batch.id,
+        status: batch.status,
+        counts: batch.counts,
+        ...(batch.report !== undefined ? { report: batch.report } : {}),
+        links: { self: `/v1/batches/${batch.id}` },
+      },
+      [batch.id, batch.status],
+    );
+    await workflow.webhooks
+      .emit(event)
+      .catch((err: unknown) => logger.warn({ err, batchId: batch.id }, 'could not queue batch.completed'));
+  };
 }

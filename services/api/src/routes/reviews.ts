@@ -33,6 +33,17 @@ const decidedBody = z.object({
   links: z.object({ self: z.string() }),
 });
 
+/** A Redis failure is `queue_unavailable` (503, retry), not an internal error. */
+async function redisOp(op: () => Promise<void>): Promise<void> {
+  try {
+    await op();
+  } catch (err) {
+    throw err instanceof LabelqError
+      ? err
+      : new LabelqError('queue_unavailable', `Redis: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 function item(e: ReviewEntry): ReviewItem {
   return {
     id: e.id,
@@ -138,26 +149,28 @@ export function reviewRoutes(app: FastifyInstance, deps: ApiDeps, wf: ApiWorkflo
         );
       }
       await objects.putJson(deps.config.s3.bucket, key, updated);
-      await wf.reviews.decided(tenant, updated);
-      await wf.webhookEvents.emit(
-        webhookEvent(
-          tenant,
-          'review.decided',
-          {
-            id,
-            decision: review.decision,
-            modelDecision: review.modelDecision,
-            by: review.by,
-            at: review.at,
-            ...(review.note !== undefined ? { note: review.note } : {}),
-            ...(review.replaced !== undefined ? { replaced: review.replaced } : {}),
-            source: { bucket: doc.source.bucket, key: doc.source.key },
-            links: { self: selfLink(id) },
-          },
-          [id, review.at],
-          { timestamp: review.at },
-        ),
-      );
+      await redisOp(async () => {
+        await wf.reviews.decided(tenant, updated);
+        await wf.webhookEvents.emit(
+          webhookEvent(
+            tenant,
+            'review.decided',
+            {
+              id,
+              decision: review.decision,
+              modelDecision: review.modelDecision,
+              by: review.by,
+              at: review.at,
+              ...(review.note !== undefined ? { note: review.note } : {}),
+              ...(review.replaced !== undefined ? { replaced: review.replaced } : {}),
+              source: { bucket: doc.source.bucket, key: doc.source.key },
+              links: { self: selfLink(id) },
+            },
+            [id, review.at],
+            { timestamp: review.at },
+          ),
+        );
+      });
       request.log.info({ imageId: id, decision: review.decision, force: body.force }, 'review decided');
       return { id, review, moderation: doc.moderation, links: { self: selfLink(id) } };
     },

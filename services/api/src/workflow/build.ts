@@ -2,7 +2,7 @@ import type { Config } from '@labelq/config';
 import { loadModerationPolicy, ReviewQueue, TenantPolicyStore } from '@labelq/moderation';
 import type { ObjectStore } from '@labelq/storage';
 import { createWebhookQueue, parseAllowedTargets, WebhookEvents, WebhookStore } from '@labelq/webhooks';
-import type { Redis } from 'ioredis';
+import { Redis as IORedis, type Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ApiWorkflow } from './deps.ts';
 import { JobEventHub } from './job-events.ts';
@@ -28,7 +28,16 @@ export async function createApiWorkflow(
   const fallbackPolicy = await loadModerationPolicy(config.moderation.policyFile);
   const allowedTargets = parseAllowedTargets(config.workflow.webhookAllowedHosts);
   const webhooks = new WebhookStore(redis, prefix);
-  const queue = createWebhookQueue(config, redis);
+  // Its own connection: BullMQ loads its Lua scripts on first use, which can take longer than the API
+  // connection's 1 s command timeout on a busy machine; a failed enqueue still answers 503 at once.
+  const queueRedis = new IORedis(config.redis.url, {
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    commandTimeout: 10_000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+  });
+  queueRedis.on('error', (err) => logger.debug({ err: err.message }, 'webhooks queue redis error'));
+  const queue = createWebhookQueue(config, queueRedis);
   queue.on('error', (err) => logger.debug({ err: err.message }, 'webhooks queue error'));
   const jobEvents = new JobEventHub(config, logger);
   return {
@@ -45,6 +54,7 @@ export async function createApiWorkflow(
     async close() {
       await jobEvents.close();
       await queue.close().catch(() => undefined);
+      queueRedis.disconnect();
     },
   };
 }
