@@ -19,6 +19,7 @@ import { testEnv, testRedisUrl, uniqueName } from '../helpers/env.ts';
 import { s3Job, waitForJob } from '../helpers/jobs.ts';
 import { modelInfos } from '../helpers/models.ts';
 import { sample, scrape } from '../helpers/prometheus.ts';
+import { runScript } from '../helpers/run-script.ts';
 import { startLocalS3, type LocalS3 } from '../helpers/s3.ts';
 
 const BUCKET = 'labelq-queue-ops';
@@ -270,5 +271,35 @@ describe('queue operations (scope operator)', () => {
     expect(drained.body).toEqual({ operation: 'drain', count: 3, paused: true });
     expect((await call('GET', '/v1/queue/depth', op)).body).toMatchObject({ depth: 0 });
     expect(await openJobs.count('acme')).toBe(0);
+  });
+});
+
+describe('labelq queue (CLI, straight to Redis)', () => {
+  it('pauses, reports the depth, resumes, and refuses bad flags with exit 2', async () => {
+    const { config, queue, run } = await stack();
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      ...testEnv({
+        redisUrl: testRedisUrl(),
+        queueName: config.queue.name,
+        s3Endpoint: s3.endpoint,
+        bucket: BUCKET,
+      }),
+      REDIS_KEY_PREFIX: run,
+    };
+    const cli = (...args: string[]) => runScript('services/cli/src/main.ts', ['queue', ...args], env);
+    const paused = await cli('pause', '--json');
+    expect(paused.code, paused.stderr).toBe(0);
+    expect(JSON.parse(paused.stdout)).toEqual({ operation: 'pause', count: 0, paused: true });
+    expect(await queue.isPaused()).toBe(true);
+    await queue.addBulk(['x', 'y'].map((n) => classifyJob(config, s3Job(BUCKET, `cli/${n}.jpg`, MODELS))));
+    const depth = await cli('depth');
+    expect(depth.stdout).toMatch(/^depth 2 \(paused\): waiting 0, prioritized 2, delayed 0, active 0$/m);
+    expect(depth.stdout).toMatch(/^ {2}tagging: 2 \(waiting 2, delayed 0, active 0;/m);
+    expect((await cli('resume')).stdout).toBe('resume: 0 job(s); queue running\n');
+    const bad = await cli('clean', '--state', 'waiting', '--older-than', '10');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--state/);
   });
 });

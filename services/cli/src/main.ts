@@ -1,6 +1,7 @@
 // `pnpm labelq classify <file|dir>...`: local classification through the same inference pool the workers use.
 // `pnpm labelq keys create|list|revoke`: API keys in Redis (keys/).
 // `pnpm labelq batch create|status|pause|resume|cancel|retry-failed|list|export`: batches through the API (batch/).
+// `pnpm labelq queue depth|pause|resume|retry|clean|drain`: queue-wide operations in Redis (queue/).
 // Wiring only: argument parsing, file walking, the bounded classify loop and output formats live beside it.
 import { loadConfig } from '@labelq/config';
 import { toLabelqError } from '@labelq/errors';
@@ -11,6 +12,7 @@ import { TableFormatter, jsonLine } from './format.ts';
 import { runKeys } from './keys/run.ts';
 import { runBatchCli } from './batch/run.ts';
 import { runIndexCommand } from './index-cmds/run.ts';
+import { runQueue } from './queue/run.ts';
 import { collectFiles } from './walk.ts';
 import { fileProgress } from './progress-bar.ts';
 
@@ -20,6 +22,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (argv[0] === 'batch') return runBatchCli(argv.slice(1));
   if (argv[0] === 'search' || argv[0] === 'reindex' || argv[0] === 'index')
     return runIndexCommand(argv[0], argv.slice(1));
+  if (argv[0] === 'queue') return runQueue(argv.slice(1));
   let command;
   try {
     command = parseCommand(argv);
