@@ -27,6 +27,11 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
   echo "setup: installing postgresql (apt)"
   apt_install postgresql
 fi
+# The dashboard's browser test drives Debian's chromium (playwright-core never downloads a browser).
+if ! command -v chromium >/dev/null; then
+  echo "setup: installing chromium (apt)"
+  apt_install chromium
+fi
 pnpm install --frozen-lockfile --reporter=silent
 pnpm models
 # NanoDet is no longer in the default set but tests still compare against it.

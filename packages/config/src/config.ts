@@ -29,6 +29,8 @@ export interface Config {
     connectTimeoutMs: number;
     requestTimeoutMs: number;
     writeTags: boolean;
+    /** Key prefix of the dashboard's cached thumbnails. */
+    thumbnailsPrefix: string;
   };
   api: {
     host: string;
@@ -142,6 +144,7 @@ export function loadConfig(
       connectTimeoutMs: e.S3_CONNECT_TIMEOUT_MS,
       requestTimeoutMs: e.S3_REQUEST_TIMEOUT_MS,
       writeTags: e.S3_WRITE_TAGS,
+      thumbnailsPrefix: e.S3_THUMBNAILS_PREFIX,
     },
     api: {
       host: e.API_HOST,

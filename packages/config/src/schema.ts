@@ -75,6 +75,8 @@ export const envSchema = z.object({
    * object (headers and body) must finish within it in all (`timeout`, retried, otherwise). Default 30000.
    */
   S3_REQUEST_TIMEOUT_MS: int(1).default(30_000),
+  /** Key prefix of the dashboard's cached thumbnails (`<prefix><tenant>/…webp`). Default `thumbnails/`. */
+  S3_THUMBNAILS_PREFIX: z.string().default('thumbnails/'),
   /** Write S3 object tags (top labels, moderation decision) on the source object. Default `true`. */
   S3_WRITE_TAGS: bool.default(true),
 

@@ -12,6 +12,7 @@ import { uploadBodyDoc } from './routes/images.ts';
 import { v1Routes } from './routes/v1.ts';
 import { createApiMetrics } from './metrics/api-metrics.ts';
 import { installHttpMetrics } from './metrics/http-metrics.ts';
+import { uiPlugin } from './ui/plugin.ts';
 
 /** Default for {@link ApiDeps.dependencyTimeoutMs}. */
 export const DEFAULT_DEPENDENCY_TIMEOUT_MS = 1000;
@@ -128,5 +129,6 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   installHttpMetrics(app, deps.metrics ?? createApiMetrics({ queue: deps.queue, timeoutMs }));
   healthRoutes(app, deps.readiness ?? [], timeoutMs);
   await app.register(v1Routes, { prefix: '/v1', deps, timeoutMs });
+  await app.register(uiPlugin, { prefix: '/ui', queue: deps.queue, keys: deps.keys });
   return app;
 }

@@ -11,7 +11,7 @@ import {
 import type { ResultDocument, StoredJobPayload } from '@labelq/contracts';
 import { createObjectStore, type ObjectStore } from '@labelq/storage';
 import { OpenJobs } from '@labelq/access';
-import { Worker } from 'bullmq';
+import { MetricsTime, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { LabelqError } from '@labelq/errors';
 import type { Logger } from 'pino';
@@ -201,6 +201,8 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
         // Look for jobs of dead workers as often as a lock can expire (BullMQ's default is 30 s).
         stalledInterval: Math.min(30_000, config.worker.lockDurationMs),
         autorun: false,
+        // Per-minute completed/failed counts in Redis (the dashboard's throughput chart), a week of them.
+        metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
         settings: {
           backoffStrategy: (attemptsMade: number, type?: string) =>
             type === BACKOFF_TYPE

@@ -11,6 +11,7 @@ import { modelRoutes } from './models.ts';
 import { queueRoutes } from './queue.ts';
 import { workflowRoutes } from './workflow.ts';
 import { searchRoutes } from './search.ts';
+import { uiDataRoutes } from '../ui/data-routes.ts';
 
 export interface V1Options {
   deps: ApiDeps;
@@ -50,4 +51,5 @@ export const v1Routes: FastifyPluginAsync<V1Options> = async (app, { deps, timeo
   batchRoutes(app, deps, timeoutMs);
   await workflowRoutes(app, deps, timeoutMs);
   searchRoutes(app, deps);
+  uiDataRoutes(app, deps, timeoutMs);
 };

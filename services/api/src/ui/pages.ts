@@ -1,0 +1,81 @@
+// The dashboard's HTML: server-rendered shells (no data in them, so they need no key) that the one script
+// fills from the `/v1` API with the key the login stored in sessionStorage. No build step, no framework:
+// three pages do not need one, and the CSP can forbid inline scripts and styles.
+
+export type UiPage = 'overview' | 'gallery' | 'login';
+
+const TITLES: Record<UiPage, string> = {
+  overview: 'Overview',
+  gallery: 'Results',
+  login: 'Sign in',
+};
+
+function nav(current: UiPage): string {
+  if (current === 'login') return '';
+  const link = (page: UiPage, href: string) =>
+    `<li><a href="${href}"${page === current ? ' aria-current="page"' : ''}>${TITLES[page]}</a></li>`;
+  return `<nav aria-label="Main">
+    <ul>
+      ${link('overview', '/ui/')}
+      ${link('gallery', '/ui/gallery')}
+      <li data-needs-scope="operator" hidden><a href="/ui/queues/">Raw queue (bull-board)</a></li>
+    </ul>
+    <p class="who"><span id="who" aria-live="polite"></span> <button type="button" id="logout">Sign out</button></p>
+  </nav>`;
+}
+
+const BODIES: Record<UiPage, string> = {
+  login: `<h1>labelq dashboard</h1>
+    <form id="login" class="card">
+      <label for="key">API key</label>
+      <input id="key" name="key" type="password" autocomplete="current-password" required
+        aria-describedby="key-help" spellcheck="false">
+      <p id="key-help" class="help">Kept in this tab's session storage only; closing the tab forgets it.</p>
+      <button type="submit">Sign in</button>
+      <p id="login-error" role="alert" class="error"></p>
+    </form>`,
+  overview: `<h1>Overview</h1>
+    <p id="status" role="status" aria-live="polite"></p>
+    <section aria-labelledby="depth-h" class="card">
+      <h2 id="depth-h">Queue depth</h2>
+      <p>Total <strong id="depth-total">–</strong> <span id="paused"></span></p>
+      <table id="depth-table"><caption>Unfinished jobs by purpose</caption>
+        <thead><tr><th scope="col">Purpose</th><th scope="col">Waiting</th><th scope="col">Delayed</th>
+        <th scope="col">Active</th><th scope="col">Depth</th><th scope="col">Oldest waiting</th></tr></thead>
+        <tbody></tbody></table>
+    </section>
+    <section aria-labelledby="tp-h" class="card">
+      <h2 id="tp-h">Throughput, last 60 minutes</h2>
+      <figure><div id="throughput-chart" class="chart"></div>
+      <figcaption id="throughput-summary"></figcaption></figure>
+    </section>
+    <section aria-labelledby="fail-h" class="card">
+      <h2 id="fail-h">Failures by code, last 24 hours</h2>
+      <table id="failures-table"><caption>Failed jobs per error code and hour (newest hours right)</caption>
+        <thead></thead><tbody></tbody></table>
+    </section>`,
+  gallery: `<h1>Recent results</h1>
+    <p id="status" role="status" aria-live="polite"></p>
+    <ul id="gallery" class="gallery"></ul>`,
+};
+
+/** One page: the shell every page shares, its body, and the script and stylesheet (same origin). */
+export function renderPage(page: UiPage): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>${TITLES[page]} · labelq</title>
+  <link rel="icon" href="/ui/assets/icon.svg" type="image/svg+xml">
+  <link rel="stylesheet" href="/ui/assets/app.css">
+  <script src="/ui/assets/app.js" defer></script>
+</head>
+<body data-page="${page}">
+  <a class="skip" href="#main">Skip to content</a>
+  <header>${nav(page)}</header>
+  <main id="main">${BODIES[page]}</main>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,204 @@
+// The /ui dashboard in a real browser (Debian's chromium driven by playwright-core; nothing downloaded) against
+// the real API, a worker runtime with the real models, the shared Redis and s3rver: sign in with a key, read
+// the overview, see a classified photo's thumbnail with its detection boxes and labels, open bull-board with an
+// operator key. Screenshots land in test-artifacts/ui/ (gitignored).
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KeyStore, OpenJobs } from '@labelq/access';
+import { buildApp, createApiStorage } from '@labelq/api';
+import { loadConfig, type Config } from '@labelq/config';
+import type { StoredJobPayload } from '@labelq/contracts';
+import { createClassifyQueue } from '@labelq/queue';
+import { createWorkerRuntime, type WorkerRuntime } from '@labelq/worker';
+import type { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readPhoto, repoRoot } from '../fixtures/index.ts';
+import { testEnv, testRedisUrl, uniqueName } from '../helpers/env.ts';
+import { waitForJob } from '../helpers/jobs.ts';
+import { modelInfos } from '../helpers/models.ts';
+import { startLocalS3, type LocalS3 } from '../helpers/s3.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const BUCKET = 'labelq-ui-test';
+const MODELS = ['coco-nanodet', 'nsfw-mobilenet-v2'];
+const SHOTS = join(repoRoot, 'test-artifacts', 'ui');
+
+let s3: LocalS3;
+let redis: Redis;
+let queue: Queue<StoredJobPayload>;
+let runtime: WorkerRuntime;
+let app: Awaited<ReturnType<typeof buildApp>>;
+let browser: Browser;
+let base: string;
+let config: Config;
+let run: string;
+const keys: Record<'viewer' | 'operator', string> = { viewer: '', operator: '' };
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: scripts/setup.sh installs Debian's chromium`);
+  await mkdir(SHOTS, { recursive: true });
+  s3 = await startLocalS3([BUCKET]);
+  run = uniqueName('ui');
+  config = loadConfig(
+    testEnv({
+      redisUrl: testRedisUrl(),
+      queueName: run,
+      s3Endpoint: s3.endpoint,
+      bucket: BUCKET,
+      prefix: run,
+      extra: {
+        REDIS_KEY_PREFIX: run,
+        MODELS: MODELS.join(','),
+        POOL_THREADS: '1',
+        S3_THUMBNAILS_PREFIX: `${run}/thumbs/`,
+      },
+    }),
+    2,
+  );
+  redis = new Redis(config.redis.url, { maxRetriesPerRequest: 1 });
+  queue = createClassifyQueue(config, redis);
+  const store = new KeyStore(redis, { prefix: run });
+  keys.viewer = (await store.create({ tenant: 'acme', scopes: ['submit', 'read', 'metrics'] })).key;
+  keys.operator = (await store.create({ tenant: 'ops', scopes: ['operator', 'metrics'] })).key;
+  runtime = await createWorkerRuntime(config, { logger: pino({ level: 'silent' }) });
+  app = await buildApp({
+    config,
+    logger: pino({ level: 'silent' }),
+    queue,
+    storage: createApiStorage(config),
+    models: modelInfos(MODELS),
+    keys: store,
+    openJobs: new OpenJobs(redis, run),
+  });
+  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await runtime?.close();
+  await queue?.obliterate({ force: true }).catch(() => undefined);
+  await queue?.close();
+  const leftovers = await redis.keys(`${run}:*`);
+  if (leftovers.length > 0) await redis.del(...leftovers);
+  redis.disconnect();
+  await s3?.stop();
+});
+
+/** Uploads a photo as the viewer's tenant and waits for its result. */
+async function classify(name: 'astronaut' | 'chelsea'): Promise<string> {
+  const form = new FormData();
+  form.append('file', new Blob([readPhoto(name)], { type: 'image/jpeg' }), `${name}.jpg`);
+  const res = await fetch(`${base}/v1/images`, {
+    method: 'POST',
+    body: form,
+    headers: { authorization: `Bearer ${keys.viewer}` },
+  });
+  expect(res.status).toBe(202);
+  const { id } = (await res.json()) as { id: string };
+  expect((await waitForJob(queue, id, 60_000)).state).toBe('completed');
+  return id;
+}
+
+describe('/ui in Chromium', () => {
+  it('signs in with a key, shows the overview, and a classified photo with its detection boxes and labels', async () => {
+    const id = await classify('astronaut');
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+
+    await page.goto(`${base}/ui/`);
+    // No key yet: the page sends us to the login.
+    await page.waitForURL(`${base}/ui/login`);
+    await page.getByLabel('API key').fill('lq_live_not_a_key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/not accepted \(401\)/);
+    await page.getByLabel('API key').fill(keys.viewer);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${base}/ui/`);
+    await page.getByText(/^Updated /).waitFor();
+    expect(await page.locator('#who').textContent()).toBe('Tenant acme (submit, read, metrics)');
+    const tagging = page.getByRole('row', { name: /^tagging/ });
+    expect(await tagging.locator('td').allTextContents()).toEqual(['0', '0', '0', '0', '–']);
+    expect(await page.locator('#throughput-summary').textContent()).toMatch(/^1 completed and 0 failed/);
+    // The operator-only link stays hidden for this key.
+    expect(await page.getByRole('link', { name: /bull-board/ }).count()).toBe(0);
+    await page.screenshot({ path: join(SHOTS, 'overview.png'), fullPage: true });
+
+    await page.getByRole('link', { name: 'Results' }).click();
+    await page.waitForURL(`${base}/ui/gallery`);
+    const card = page.locator(`li[data-id="${id}"]`);
+    await card.locator('.frame.loaded').waitFor();
+    const img = card.locator('img');
+    expect(
+      await img.evaluate((i) => (i as unknown as { naturalWidth: number }).naturalWidth),
+    ).toBeGreaterThan(100);
+    expect(await img.getAttribute('alt')).toMatch(/^[0-9a-z_-]+\.jpg: .*person \d+%/);
+    // The detector's boxes drawn over the image, each labelled.
+    const boxes = card.locator('svg.boxes g.box');
+    expect(await boxes.count()).toBeGreaterThan(0);
+    expect(await card.locator('svg.boxes g.box[data-label="person"] text').first().textContent()).toBe(
+      'person',
+    );
+    const box = await card.locator('svg.boxes rect').first().boundingBox();
+    const frame = await card.locator('.frame').boundingBox();
+    expect(box!.width).toBeGreaterThan(10);
+    expect(box!.x).toBeGreaterThanOrEqual(frame!.x - 1);
+    expect(box!.x + box!.width).toBeLessThanOrEqual(frame!.x + frame!.width + 1);
+    expect(await card.getByText('allow').count()).toBe(1);
+    await card.screenshot({ path: join(SHOTS, 'result-card.png') });
+    await page.screenshot({ path: join(SHOTS, 'gallery.png'), fullPage: true });
+    // The thumbnail was cached in S3 under the tenant's prefix.
+    const cached = await s3.client.send(
+      new (await import('@aws-sdk/client-s3')).ListObjectsV2Command({
+        Bucket: BUCKET,
+        Prefix: `${run}/thumbs/acme/`,
+      }),
+    );
+    expect(cached.KeyCount).toBe(1);
+    // The one refused sign-in is the only failed request the browser saw.
+    expect(errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
+    await page.close();
+  });
+
+  it('opens bull-board for an operator key only', async () => {
+    const anonymous = await browser.newContext();
+    const denied = await anonymous.request.get(`${base}/ui/queues/`);
+    expect(denied.status(), await denied.text()).toBe(401);
+    expect(denied.headers()['www-authenticate']).toMatch(/^Basic /);
+    await anonymous.close();
+    const viewer = await browser.newContext({
+      httpCredentials: { username: 'viewer', password: keys.viewer },
+    });
+    expect((await viewer.request.get(`${base}/ui/queues/`)).status()).toBe(403);
+    await viewer.close();
+
+    const ctx = await browser.newContext({
+      httpCredentials: { username: 'operator', password: keys.operator },
+    });
+    const page = await ctx.newPage();
+    await page.goto(`${base}/ui/queues/`);
+    await page.getByText(run).first().waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: join(SHOTS, 'bull-board.png'), fullPage: true });
+    await ctx.close();
+  });
+});
