@@ -3,6 +3,9 @@ import {
   DEFAULT_TENANT,
   decodeFailedReason,
   imageIdSchema,
+  resultLabels,
+  type Box,
+  type ModelResult,
   type ResultDocument,
   type StoredJobPayload,
 } from '@labelq/contracts';
@@ -32,6 +35,19 @@ function tenantOf(job: Job<StoredJobPayload>): string {
   return typeof t === 'string' ? t : DEFAULT_TENANT;
 }
 
+function boxesOf(r: ModelResult): { label: string; confidence: number; box: Box }[] {
+  switch (r.task) {
+    case 'detect':
+      return r.instances;
+    case 'faces':
+      return r.faces.map((f) => ({ label: 'face', confidence: f.confidence, box: f.box }));
+    case 'text':
+      return r.lines.map((l) => ({ label: l.text, confidence: l.confidence, box: l.box }));
+    default:
+      return [];
+  }
+}
+
 /** The most a gallery card needs from a result document. */
 function card(doc: ResultDocument) {
   return {
@@ -40,10 +56,12 @@ function card(doc: ResultDocument) {
     image: doc.image,
     finishedAt: doc.timings.finishedAt,
     decision: doc.moderation?.decision,
+    // Every box a model drew, named: detections by class, faces as `face`, text lines by what they say.
     results: doc.results.map((r) => ({
       model: r.model.name,
-      labels: r.labels.slice(0, 3),
-      instances: (r.instances ?? []).slice(0, 20),
+      task: r.task,
+      labels: resultLabels(r).slice(0, 3),
+      instances: boxesOf(r).slice(0, 20),
     })),
   };
 }
