@@ -43,7 +43,7 @@ function boxesOf(r: ModelResult): { label: string; confidence: number; box: Box 
       return r.faces.map((f) => ({ label: 'face', confidence: f.confidence, box: f.box }));
     case 'text':
       return r.lines.map((l) => ({ label: l.text, confidence: l.confidence, box: l.box }));
-    default:
+    case 'classify':
       return [];
   }
 }
