@@ -1,0 +1,43 @@
+// One simulated worker process for scripts/bench/redis-scale.ts: a BullMQ Worker with labelq's settings (lock
+// duration, stalled interval, per-minute metrics, the backoff strategy) and a trivial model: it sleeps
+// WORK_MS per job (the inference it stands in for) and releases the job's open-job reservation like the real
+// processor, so the Redis traffic per job is the real worker's without S3 or ONNX Runtime.
+import { loadConfig } from '@labelq/config';
+import { OpenJobs } from '@labelq/access';
+import { backoffDelay, BACKOFF_TYPE, createWorkerConnection } from '@labelq/queue';
+import { MetricsTime, Worker } from 'bullmq';
+
+const config = loadConfig();
+const workMs = Number(process.env.BENCH_WORK_MS ?? '20');
+const connection = createWorkerConnection(config.redis.url);
+const openJobs = new OpenJobs(connection, config.redis.keyPrefix);
+const worker = new Worker(
+  config.queue.name,
+  async (job) => {
+    await new Promise((r) => setTimeout(r, workMs));
+    const data = job.data as { tenant: string; id: string };
+    await openJobs.release(data.tenant, data.id);
+    return { status: 'completed', id: data.id };
+  },
+  {
+    connection,
+    prefix: config.queue.prefix,
+    concurrency: config.worker.concurrency,
+    lockDuration: config.worker.lockDurationMs,
+    maxStalledCount: config.worker.maxStalledCount + 1,
+    stalledInterval: Math.min(30_000, config.worker.lockDurationMs),
+    metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
+    settings: {
+      backoffStrategy: (attemptsMade: number, type?: string) =>
+        type === BACKOFF_TYPE ? backoffDelay(attemptsMade, config.worker.backoffMs) : config.worker.backoffMs,
+    },
+  },
+);
+await worker.waitUntilReady();
+process.stdout.write('ready\n');
+process.on('SIGTERM', () => {
+  void worker.close().then(() => {
+    connection.disconnect();
+    process.exit(0);
+  });
+});

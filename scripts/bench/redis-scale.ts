@@ -1,0 +1,169 @@
+// `pnpm bench:redis-scale [--workers 1,2,4,8] [--jobs N] [--concurrency C] [--work-ms MS] [--json]`: how far one
+// Redis goes. A private redis-server (nothing else touches it); per step, N worker processes
+// (scripts/bench/redis-scale-worker.ts: labelq's BullMQ settings, a trivial model that sleeps --work-ms) drain
+// --jobs jobs that were enqueued as the API does (addBulk of 100 with labelq's job options, open-job
+// reservations). Measured from Redis itself: CPU seconds (INFO cpu: used_cpu_user + used_cpu_sys of the server)
+// and commands (INFO commandstats) per job, for enqueueing and for processing, and the jobs/s reached.
+// Run it under `flock /tmp/labelq-bench.lock` on shared machines.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import { OpenJobs } from '@labelq/access';
+import { loadConfig } from '@labelq/config';
+import { DEFAULT_TENANT, JOB_PAYLOAD_VERSION, type ClassifyJob } from '@labelq/contracts';
+import { startRedisServer } from '@labelq/dev-services';
+import { classifyJob, createClassifyQueue, queueDepth } from '@labelq/queue';
+import { Redis } from 'ioredis';
+import { machineInfo } from './machine.ts';
+
+const { values } = parseArgs({
+  options: {
+    workers: { type: 'string', default: '1,2,4,8' },
+    jobs: { type: 'string', default: '4000' },
+    concurrency: { type: 'string', default: '6' },
+    'work-ms': { type: 'string', default: '20' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const steps = values.workers.split(',').map(Number);
+const jobsPerStep = Number(values.jobs);
+const root = join(import.meta.dirname, '..', '..');
+
+const redisServer = await startRedisServer({ args: ['--maxmemory-policy', 'noeviction', '--save', ''] });
+const env: Record<string, string> = {
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '',
+  REDIS_URL: redisServer.url,
+  QUEUE_NAME: 'scale',
+  REDIS_KEY_PREFIX: 'scale',
+  WORKER_CONCURRENCY: values.concurrency,
+  BENCH_WORK_MS: values['work-ms'],
+  LOG_LEVEL: 'warn',
+};
+const config = loadConfig(env);
+const redis = new Redis(redisServer.url);
+const queue = createClassifyQueue(config, redis);
+const openJobs = new OpenJobs(redis, config.redis.keyPrefix);
+
+interface Snapshot {
+  cpu: number;
+  calls: number;
+}
+async function snapshot(): Promise<Snapshot> {
+  const cpu = await redis.info('cpu');
+  const num = (k: string) => Number(new RegExp(`^${k}:([0-9.]+)`, 'm').exec(cpu)?.[1] ?? 0);
+  const stats = await redis.info('commandstats');
+  let calls = 0;
+  for (const m of stats.matchAll(/^cmdstat_([a-z|_-]+):calls=(\d+)/gm)) {
+    // Our own INFO calls are not labelq's traffic.
+    if (m[1] !== 'info') calls += Number(m[2]);
+  }
+  return { cpu: num('used_cpu_user') + num('used_cpu_sys'), calls };
+}
+
+function spawnWorker(): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'scripts', 'bench', 'redis-scale-worker.ts')],
+    {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited ${code}`)));
+  });
+}
+
+const rows = [];
+let n = 0;
+for (const workers of steps) {
+  await queue.obliterate({ force: true }).catch(() => undefined);
+  await redis.config('RESETSTAT');
+  const jobs: ClassifyJob[] = Array.from({ length: jobsPerStep }, () => {
+    n++;
+    return {
+      v: JOB_PAYLOAD_VERSION,
+      tenant: DEFAULT_TENANT,
+      id: `img_${n.toString(16).padStart(32, '0')}`,
+      bucket: 'bench',
+      key: `scale/${n}.jpg`,
+      models: ['nsfw-mobilenet-v2'],
+      purpose: n % 10 === 0 ? 'moderation' : 'tagging',
+      origin: 's3',
+      submittedAt: new Date().toISOString(),
+    };
+  });
+  // Enqueue as the API does: reserve the ids, then one addBulk per request of 100.
+  const e0 = await snapshot();
+  for (let i = 0; i < jobs.length; i += 100) {
+    const chunk = jobs.slice(i, i + 100);
+    await openJobs.reserve(
+      DEFAULT_TENANT,
+      chunk.map((j) => j.id),
+      10_000_000,
+    );
+    await queue.addBulk(chunk.map((j) => classifyJob(config, j)));
+  }
+  const e1 = await snapshot();
+  const children = await Promise.all(Array.from({ length: workers }, () => spawnWorker()));
+  const t0 = performance.now();
+  const p0 = await snapshot();
+  for (;;) {
+    const d = await queueDepth(queue);
+    if (d.depth === 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const p1 = await snapshot();
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => once(c, 'exit')));
+  const processCpuUs = ((p1.cpu - p0.cpu) * 1e6) / jobsPerStep;
+  rows.push({
+    workers,
+    concurrency: Number(values.concurrency),
+    jobs: jobsPerStep,
+    jobsPerSecond: Math.round(jobsPerStep / seconds),
+    enqueue: {
+      redisCpuUsPerJob: Math.round(((e1.cpu - e0.cpu) * 1e6) / jobsPerStep),
+      commandsPerJob: +((e1.calls - e0.calls) / jobsPerStep).toFixed(2),
+    },
+    process: {
+      redisCpuUsPerJob: Math.round(processCpuUs),
+      commandsPerJob: +((p1.calls - p0.calls) / jobsPerStep).toFixed(2),
+      redisCpuShare: +((p1.cpu - p0.cpu) / seconds).toFixed(3),
+    },
+  });
+}
+await queue.obliterate({ force: true }).catch(() => undefined);
+await queue.close();
+redis.disconnect();
+await redisServer.stop();
+
+const out = {
+  machine: machineInfo(),
+  date: new Date().toISOString(),
+  workMs: Number(values['work-ms']),
+  rows,
+};
+if (values.json) {
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+} else {
+  process.stdout.write(
+    'workers  conc  jobs/s  enqueue µs/job  enqueue cmds/job  process µs/job  process cmds/job  redis CPU\n',
+  );
+  for (const r of rows) {
+    process.stdout.write(
+      `${String(r.workers).padStart(7)}  ${String(r.concurrency).padStart(4)}  ${String(r.jobsPerSecond).padStart(6)}  ` +
+        `${String(r.enqueue.redisCpuUsPerJob).padStart(14)}  ${String(r.enqueue.commandsPerJob).padStart(16)}  ` +
+        `${String(r.process.redisCpuUsPerJob).padStart(14)}  ${String(r.process.commandsPerJob).padStart(16)}  ` +
+        `${(r.process.redisCpuShare * 100).toFixed(0).padStart(8)}%\n`,
+    );
+  }
+}
