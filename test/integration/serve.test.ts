@@ -173,7 +173,7 @@ describe('pnpm serve --json', () => {
     expect(body.models.map((m) => m.name).sort()).toEqual(await builtModelNames());
     for (const m of body.models) {
       expect(m.version, m.name).toEqual(expect.any(String));
-      expect(['classify', 'detect'], m.name).toContain(m.task);
+      expect(['classify', 'detect', 'faces', 'text'], m.name).toContain(m.task);
       expect(m.sha256, m.name).toMatch(/^[0-9a-f]{64}$/);
       expect(m.labels.length, m.name).toBeGreaterThan(0);
     }
@@ -207,9 +207,10 @@ describe('pnpm serve --json', () => {
   });
 
   it('passes LOG_LEVEL=debug to the API and the worker, logging to stderr only', async () => {
-    // A JPEG signature and nothing decodable: accepted by the API, failed by the worker, which logs the
-    // failure at debug level. The upload itself makes @fastify/multipart log at debug level in the API.
-    const broken = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(64)]);
+    // A JPEG signature and nothing decodable, long enough to pass the API's minimum-size check
+    // (MIN_IMAGE_BYTES): accepted by the API, failed by the worker, which logs the failure at debug level.
+    // The upload itself makes @fastify/multipart log at debug level in the API.
+    const broken = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(256)]);
     expect((await classify(broken)).status).toBe('failed');
     const debugFrom = new Set<string>();
     for (const l of stderr.split('\n')) {
