@@ -1,5 +1,5 @@
 export { createIndexPool, indexError, isConnectionError, type IndexPoolOptions, type Pool } from './db.ts';
-export { migrate, loadMigrations, MIGRATIONS_DIR, type Migration } from './migrate.ts';
+export { migrate, loadMigrations, type Migration } from './migrate.ts';
 export {
   documentRows,
   labelRows,

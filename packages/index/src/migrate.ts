@@ -5,13 +5,10 @@
 // a checksum so an edited, already-applied migration is refused instead of silently diverging.
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { LabelqError } from '@labelq/errors';
 import type { Pool } from 'pg';
-
-/** Where the SQL files live. */
-export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
+import { EMBEDDED_MIGRATIONS } from './migrations.ts';
 
 /** pg_advisory_lock key: "labelq" as bytes, so other applications' locks on the same database do not collide. */
 const LOCK_KEY = 0x6c6162656c71n;
@@ -23,20 +20,23 @@ export interface Migration {
   checksum: string;
 }
 
-/** The migration files (`NNNN_name.sql`), in version order. */
-export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]> {
+function toMigration(file: string, sql: string): Migration {
+  return {
+    version: Number(file.slice(0, 4)),
+    name: file.slice(5, -4),
+    sql,
+    checksum: createHash('sha256').update(sql).digest('hex'),
+  };
+}
+
+/**
+ * The migrations (`NNNN_name.sql`), in version order: from `dir` when given (tests, tools), else the SQL embedded
+ * in migrations.ts, which is what bundled services run (they cannot read files next to their source).
+ */
+export async function loadMigrations(dir?: string): Promise<Migration[]> {
+  if (dir === undefined) return EMBEDDED_MIGRATIONS.map((m) => toMigration(m.file, m.sql));
   const files = (await readdir(dir)).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f)).sort();
-  return Promise.all(
-    files.map(async (file) => {
-      const sql = await readFile(join(dir, file), 'utf8');
-      return {
-        version: Number(file.slice(0, 4)),
-        name: file.slice(5, -4),
-        sql,
-        checksum: createHash('sha256').update(sql).digest('hex'),
-      };
-    }),
-  );
+  return Promise.all(files.map(async (file) => toMigration(file, await readFile(join(dir, file), 'utf8'))));
 }
 
 /**
@@ -45,7 +45,7 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
  * to do. Throws `index_unavailable` when Postgres cannot be reached, `config_invalid` when an applied migration's
  * file changed or the database has a newer schema than this code knows.
  */
-export async function migrate(pool: Pool, dir = MIGRATIONS_DIR): Promise<number[]> {
+export async function migrate(pool: Pool, dir?: string): Promise<number[]> {
   const migrations = await loadMigrations(dir);
   const client = await pool.connect().catch((err: unknown) => {
     throw new LabelqError('index_unavailable', `Postgres is unreachable: ${(err as Error).message}`, {

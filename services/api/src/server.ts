@@ -104,6 +104,20 @@ async function checkPersistence(config: Config, redis: Redis, logger: Logger): P
   }
 }
 
+/** Waits for `work` to settle (ignoring its outcome), at most `ms`. */
+async function settleWithin(work: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (work === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise((resolve) => (timer = setTimeout(resolve, ms))),
+  ]);
+  clearTimeout(timer);
+}
+
 /** Wires the API from Config (Redis, BullMQ queue, S3, readiness checks) and listens. */
 export async function startApi(
   config: Config,
@@ -120,22 +134,20 @@ export async function startApi(
   let workflow: ApiWorkflowRuntime | undefined;
   const closers: (() => Promise<void> | undefined)[] = [];
   const shutdownQueue = async (): Promise<void> => {
-    await workflow?.close().catch(() => undefined);
-    await batches.close();
-    for (const close of closers.splice(0)) await close()?.catch(() => undefined);
-    // Disconnect first and let the queue's connection setup settle while the queue still listens: BullMQ's
+    // Each close is bounded: with Redis gone, a BullMQ close can wait forever for a connection that never
+    // becomes ready, and a stopping API must not hang on it (SHUTDOWN_TIMEOUT_MS governs the whole stop).
+    await settleWithin(workflow?.close(), 2000);
+    for (const close of closers.splice(0)) await settleWithin(close(), 2000);
+    // Disconnect first and let the queues' connection setup settle while the queues still listen: BullMQ's
     // close() drops its listeners, and a setup that fails afterwards (the ready check of a connection closed
-    // right after start) would emit `error` with none, an unhandled rejection that crashes the process.
+    // right after start) would emit `error` with none, an unhandled rejection that crashes the process. Both
+    // the classify queue and the batch control queue share this connection.
     // Bounded: a client disconnected while waiting to reconnect emits nothing more, and the setup never settles
     // (nor fails later).
     redis.disconnect();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      queue.waitUntilReady().catch(() => undefined),
-      new Promise((resolve) => (timer = setTimeout(resolve, 1000))),
-    ]);
-    clearTimeout(timer);
-    await queue.close().catch(() => undefined);
+    await settleWithin(Promise.all([queue.waitUntilReady(), batches.deps.control.waitUntilReady()]), 1000);
+    await settleWithin(batches.close(), 2000);
+    await settleWithin(queue.close(), 2000);
     storage.destroy();
   };
   try {
