@@ -5,13 +5,13 @@
 // run as the `postgres` system user that the Debian package creates (Node's spawn uid/gid, so the pid we hold is
 // the postmaster itself and signals reach it directly); its data folder is chowned to that user. As any other
 // user it simply runs as that user.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { chown, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from './free-port.ts';
+import { startSupervised } from './supervised-process.ts';
 
 const INSTALL_HINT =
   'PostgreSQL server binaries were not found (initdb, postgres under /usr/lib/postgresql/*/bin). Install them ' +
@@ -121,17 +121,6 @@ export async function startPostgres(options: StartPostgresOptions): Promise<Post
   throw new Error('postgres could not start on a free port after 5 attempts');
 }
 
-/** Kills the postmaster when our stdin pipe closes (this process died), as for redis-server. */
-const WATCHDOG = [
-  'exec 3<&0',
-  '"$@" & r=$!',
-  'echo "$r"',
-  '(read _ <&3; kill -9 "$r" 2>/dev/null) & w=$!',
-  'wait "$r"; c=$?',
-  'kill "$w" 2>/dev/null',
-  'exit "$c"',
-].join('\n');
-
 async function startOnce(
   bin: string,
   dataDir: string,
@@ -140,75 +129,34 @@ async function startOnce(
   user: { uid: number; gid: number } | undefined,
 ): Promise<PostgresHandle | undefined> {
   const fast = options.fast ?? true;
-  const args = [
-    join(bin, 'postgres'),
-    '-D',
-    dataDir,
-    '-p',
-    String(port),
-    '-c',
-    'listen_addresses=127.0.0.1',
-    // The socket lives in the data folder: /var/run/postgresql may not exist or belong to another cluster.
-    '-c',
-    `unix_socket_directories=${dataDir}`,
-    '-c',
-    'max_connections=100',
-    ...(fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
-  ];
-  const child: ChildProcess = spawn('sh', ['-c', WATCHDOG, 'sh', ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    detached: true,
-    ...(user ?? {}),
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const exited = once(child, 'exit').then(() => undefined);
-  let hasExited = false;
-  void exited.then(() => (hasExited = true));
-  const pid = await new Promise<number>((resolve, reject) => {
-    let text = '';
-    const onData = (chunk: Buffer): void => {
-      text += chunk.toString();
-      const nl = text.indexOf('\n');
-      if (nl < 0) return;
-      child.stdout?.off('data', onData);
-      resolve(Number(text.slice(0, nl).trim()));
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', () => reject(new Error(`postgres exited at start: ${stderr}`)));
-  });
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
-  while (!(await pingPostgres(url, 500))) {
-    if (hasExited) {
-      if (/could not bind|Address already in use/i.test(stderr)) return undefined;
-      throw new Error(`postgres exited at start: ${stderr}`);
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`postgres on port ${port} did not accept connections in time: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const kill = async (signal: NodeJS.Signals = 'SIGINT'): Promise<void> => {
-    if (hasExited) return;
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
-    await exited;
-  };
-  const stop = async (): Promise<void> => {
-    if (hasExited) return;
-    const escalate = setTimeout(() => void kill('SIGKILL'), 10_000);
-    await kill('SIGINT');
-    clearTimeout(escalate);
-  };
-  child.unref();
-  for (const stream of [child.stdin, child.stdout, child.stderr])
-    (stream as unknown as { unref?: () => void })?.unref?.();
-  return { url, port, dataDir, pid, exited, stop, kill };
+  const server = await startSupervised({
+    name: `postgres on port ${port}`,
+    command: [
+      join(bin, 'postgres'),
+      '-D',
+      dataDir,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      // The socket lives in the data folder: /var/run/postgresql may not exist or belong to another cluster.
+      '-c',
+      `unix_socket_directories=${dataDir}`,
+      '-c',
+      'max_connections=100',
+      ...(fast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+    ],
+    ready: () => pingPostgres(url, 500),
+    startTimeoutMs: options.startTimeoutMs ?? 30_000,
+    pollMs: 100,
+    portTaken: (stderr) => /could not bind|Address already in use/i.test(stderr),
+    // Fast shutdown: a stop still checkpoints.
+    stopSignal: 'SIGINT',
+    stopEscalateMs: 10_000,
+    user,
+  });
+  return server === undefined ? undefined : { url, port, dataDir, ...server };
 }
 
 export interface ResolvedPostgres {

@@ -1,7 +1,7 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { freePort } from './free-port.ts';
 import { pingRedis } from './redis-ping.ts';
+import { startSupervised } from './supervised-process.ts';
 
 export interface StartRedisOptions {
   /** Port to listen on. Default: a free port (retried if another process takes it first). */
@@ -29,21 +29,6 @@ export interface RedisServerHandle {
 const INSTALL_HINT =
   'redis-server was not found on PATH. Install it with: sudo apt-get install -y redis-server';
 
-/**
- * The watchdog shell: runs redis-server, prints its pid, and kills it when our stdin pipe closes, i.e. when
- * this Node process exits for any reason (SIGKILL included), so a test run never leaks Redis servers.
- * Background jobs get /dev/null as stdin in a non-interactive shell, hence the copy to fd 3.
- */
-const WATCHDOG = [
-  'exec 3<&0',
-  'redis-server "$@" 1>&2 & r=$!',
-  'echo "$r"',
-  '(read _ <&3; kill -9 "$r" 2>/dev/null) & w=$!',
-  'wait "$r"; c=$?',
-  'kill "$w" 2>/dev/null',
-  'exit "$c"',
-].join('\n');
-
 let checkedBinary = false;
 function assertRedisInstalled(): void {
   if (checkedBinary) return;
@@ -52,82 +37,35 @@ function assertRedisInstalled(): void {
   checkedBinary = true;
 }
 
-function readPid(child: ChildProcess): Promise<number> {
-  // A plain listener, not `for await`: ending an async iterator destroys the stream.
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const onData = (chunk: Buffer): void => {
-      text += chunk.toString();
-      const newline = text.indexOf('\n');
-      if (newline < 0) return;
-      child.stdout?.off('data', onData);
-      resolve(Number(text.slice(0, newline).trim()));
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', () => reject(new Error('redis-server watchdog exited before reporting a pid')));
-  });
-}
-
 async function startOnce(port: number, options: StartRedisOptions): Promise<RedisServerHandle | undefined> {
-  const args = [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    ...(options.args ?? []),
-  ];
-  // Own process group: a terminal's Ctrl-C reaches the demo or `pnpm serve`, which drain their worker against
-  // this Redis before stopping it; the watchdog still kills it when this process exits.
-  const child = spawn('sh', ['-c', WATCHDOG, 'sh', ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let stderr = '';
-  // redis-server logs to stderr (see WATCHDOG); keep the tail for error messages.
-  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const exited = once(child, 'exit').then(() => undefined);
-  let hasExited = false;
-  void exited.then(() => (hasExited = true));
-  const pid = await readPid(child);
   const url = `redis://127.0.0.1:${port}`;
-  const deadline = Date.now() + (options.startTimeoutMs ?? 10_000);
-  while (!(await pingRedis(url, 500))) {
-    if (hasExited) return undefined; // most likely the port was taken: the caller retries
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`redis-server on port ${port} did not answer PING in time: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const kill = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
-    if (hasExited) return;
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
-    await exited;
-  };
-  const stop = async (): Promise<void> => {
-    if (hasExited) return;
-    const escalate = setTimeout(() => void kill('SIGKILL'), 5000);
-    await kill('SIGTERM');
-    clearTimeout(escalate);
-  };
-  // Neither the watchdog nor its pipes keep the event loop alive: our exit is what stops redis.
-  child.unref();
-  for (const stream of [child.stdin, child.stdout, child.stderr])
-    (stream as unknown as { unref?: () => void })?.unref?.();
-  return { url, port, pid, exited, stop, kill };
+  const server = await startSupervised({
+    name: `redis-server on port ${port}`,
+    command: [
+      'redis-server',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      ...(options.args ?? []),
+    ],
+    ready: () => pingRedis(url, 500),
+    startTimeoutMs: options.startTimeoutMs ?? 10_000,
+    pollMs: 50,
+    portTaken: (stderr) => /Address already in use/i.test(stderr),
+    stopSignal: 'SIGTERM',
+    stopEscalateMs: 5000,
+  });
+  return server === undefined ? undefined : { url, port, ...server };
 }
 
 /**
  * Spawns `redis-server --port P --save '' --appendonly no` on 127.0.0.1 and waits until it answers PING.
- * The server dies with this process (see WATCHDOG). Throws with the apt install command when redis-server is
+ * The server dies with this process (see supervised-process.ts). Throws with the apt install command when redis-server is
  * missing.
  */
 export async function startRedisServer(options: StartRedisOptions = {}): Promise<RedisServerHandle> {
