@@ -1,12 +1,14 @@
 // The /ui dashboard in a real browser (Debian's chromium driven by playwright-core; nothing downloaded) against
-// the real API, a worker runtime with the real models, the shared Redis and s3rver: sign in with a key, read
-// the overview, see a classified photo's thumbnail with its detection boxes and labels, open bull-board with an
-// operator key. Screenshots land in test-artifacts/ui/ (gitignored).
+// the real API (startApi: the server's own wiring, workflow included), a worker runtime with the real models,
+// the shared Redis and s3rver: sign in with a key, read the overview, see a classified photo's thumbnail with
+// its detection boxes and labels, decide a review item, open bull-board with an operator key. Screenshots land
+// in test-artifacts/ui/ (gitignored).
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KeyStore, OpenJobs } from '@labelq/access';
-import { buildApp, createApiStorage } from '@labelq/api';
+import { KeyStore } from '@labelq/access';
+import { startApi, type ApiServer } from '@labelq/api';
 import { loadConfig, type Config } from '@labelq/config';
 import type { StoredJobPayload } from '@labelq/contracts';
 import { createClassifyQueue } from '@labelq/queue';
@@ -19,7 +21,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPhoto, repoRoot } from '../fixtures/index.ts';
 import { testEnv, testRedisUrl, uniqueName } from '../helpers/env.ts';
 import { waitForJob } from '../helpers/jobs.ts';
-import { modelInfos } from '../helpers/models.ts';
 import { startLocalS3, type LocalS3 } from '../helpers/s3.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -31,12 +32,17 @@ let s3: LocalS3;
 let redis: Redis;
 let queue: Queue<StoredJobPayload>;
 let runtime: WorkerRuntime;
-let app: Awaited<ReturnType<typeof buildApp>>;
+let api: ApiServer;
 let browser: Browser;
 let base: string;
 let config: Config;
 let run: string;
-const keys: Record<'viewer' | 'operator', string> = { viewer: '', operator: '' };
+const keys: Record<'viewer' | 'operator' | 'moderator' | 'reviewer', string> = {
+  viewer: '',
+  operator: '',
+  moderator: '',
+  reviewer: '',
+};
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM))
@@ -56,6 +62,8 @@ beforeAll(async () => {
         MODELS: MODELS.join(','),
         POOL_THREADS: '1',
         S3_THUMBNAILS_PREFIX: `${run}/thumbs/`,
+        // The review test sets its tenant's policy just before uploading.
+        TENANT_POLICY_CACHE_MS: '0',
       },
     }),
     2,
@@ -65,17 +73,12 @@ beforeAll(async () => {
   const store = new KeyStore(redis, { prefix: run });
   keys.viewer = (await store.create({ tenant: 'acme', scopes: ['submit', 'read', 'metrics'] })).key;
   keys.operator = (await store.create({ tenant: 'ops', scopes: ['operator', 'metrics'] })).key;
+  // A tenant whose images go to review: one key submits and sets the policy, a person's key only reviews.
+  keys.moderator = (await store.create({ tenant: 'mod', scopes: ['submit', 'read', 'admin'] })).key;
+  keys.reviewer = (await store.create({ tenant: 'mod', scopes: ['review'] })).key;
   runtime = await createWorkerRuntime(config, { logger: pino({ level: 'silent' }) });
-  app = await buildApp({
-    config,
-    logger: pino({ level: 'silent' }),
-    queue,
-    storage: createApiStorage(config),
-    models: modelInfos(MODELS),
-    keys: store,
-    openJobs: new OpenJobs(redis, run),
-  });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  api = await startApi(config, pino({ level: 'silent' }), { host: '127.0.0.1', port: 0 });
+  base = api.url;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -91,11 +94,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await app?.close();
+  await api?.close();
   await runtime?.close();
   await queue?.obliterate({ force: true }).catch(() => undefined);
   await queue?.close();
-  const leftovers = await redis.keys(`${run}:*`);
+  // The run's prefix, and the webhook and batch control queues beside the classify queue.
+  const leftovers = [
+    ...(await redis.keys(`${run}:*`)),
+    ...(await redis.keys(`${config.queue.prefix}:${run}-*`)),
+  ];
   if (leftovers.length > 0) await redis.del(...leftovers);
   redis.disconnect();
   await s3?.stop();
@@ -178,6 +185,102 @@ describe('/ui in Chromium', () => {
     // The one refused sign-in is the only failed request the browser saw.
     expect(errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
     await page.close();
+  });
+
+  it('shows the review queue to a reviewer: allowing an image takes it off the queue and into its document', async () => {
+    const asModerator = (method: string, path: string, body?: unknown) =>
+      fetch(`${base}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${keys.moderator}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    // Every image to review: a Sexy score >= 0 always holds.
+    expect(
+      (await asModerator('PUT', '/v1/policy', { version: 'all-review', review: { Sexy: 0 } })).status,
+    ).toBe(200);
+    const ids: Record<string, string> = {};
+    // An upload's source key is named by its content: <uploads prefix><tenant>/<sha256>.jpg.
+    const names: Record<string, string> = {};
+    for (const name of ['coffee', 'chelsea'] as const) {
+      names[name] = `${createHash('sha256').update(readPhoto(name)).digest('hex')}.jpg`;
+      const form = new FormData();
+      form.append('file', new Blob([readPhoto(name)], { type: 'image/jpeg' }), `${name}.jpg`);
+      const res = await fetch(`${base}/v1/images?purpose=moderation`, {
+        method: 'POST',
+        body: form,
+        headers: { authorization: `Bearer ${keys.moderator}` },
+      });
+      expect(res.status).toBe(202);
+      ids[name] = ((await res.json()) as { id: string }).id;
+      expect((await waitForJob(queue, ids[name], 60_000)).state).toBe('completed');
+    }
+
+    const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}/ui/login`);
+    await page.getByLabel('API key').fill(keys.reviewer);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // A review-only key lands on the queue, and the nav offers it.
+    await page.waitForURL(`${base}/ui/reviews`);
+    expect(await page.getByRole('link', { name: 'Review queue' }).getAttribute('aria-current')).toBe('page');
+    await expect.poll(() => page.getByRole('status').textContent()).toBe('2 waiting for review.');
+    const queueList = page.getByRole('list', { name: 'Review queue' });
+    const items = queueList.locator(':scope > li');
+    const shown = async () => Promise.all((await items.all()).map((li) => li.getAttribute('data-id')));
+    // Oldest first: coffee was decided before chelsea.
+    expect(await shown()).toEqual([ids.coffee, ids.chelsea]);
+    const coffee = page.getByRole('listitem', { name: names.coffee });
+    await coffee.locator('.frame.loaded').waitFor();
+    expect(
+      await coffee.locator('img').evaluate((i) => (i as unknown as { naturalWidth: number }).naturalWidth),
+    ).toBeGreaterThan(100);
+    // The reason (the policy's Sexy >= 0 %), the source key under the tenant's uploads, the model's labels, the age.
+    expect(await coffee.locator('.reasons li').first().textContent()).toMatch(/^Sexy \d+% ≥ 0%$/);
+    expect(await coffee.locator('code').textContent()).toBe(`${BUCKET}/${run}/uploads/mod/${names.coffee}`);
+    expect(await coffee.locator('dd').nth(2).textContent()).toMatch(/Neutral \d+%/);
+    expect(await coffee.locator('time').getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
+    await page.screenshot({ path: join(SHOTS, 'reviews.png'), fullPage: true });
+
+    // Keyboard: focus the button by its accessible name and press Enter.
+    await page.getByRole('button', { name: `Allow ${names.coffee}` }).focus();
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(() => page.getByRole('status').textContent())
+      .toBe(`Allowed ${names.coffee}. 1 waiting for review.`);
+    expect(await items.count()).toBe(1);
+    // Focus moved on to the next item's first button.
+    expect(await page.locator(':focus').getAttribute('aria-label')).toBe(`Allow ${names.chelsea}`);
+    await page.screenshot({ path: join(SHOTS, 'reviews-after-allow.png'), fullPage: true });
+
+    // The document records the person's decision beside the model's; the queue no longer lists it.
+    const doc = (await (await asModerator('GET', `/v1/images/${ids.coffee}`)).json()) as {
+      result: {
+        review?: { decision: string; by: string; modelDecision: string };
+        moderation: { decision: string };
+      };
+    };
+    expect(doc.result.review).toMatchObject({ decision: 'allow', modelDecision: 'review' });
+    expect(doc.result.review?.by).toMatch(/^key_/);
+    expect(doc.result.moderation.decision).toBe('review');
+    const pending = (await (
+      await fetch(`${base}/v1/reviews`, { headers: { authorization: `Bearer ${keys.reviewer}` } })
+    ).json()) as { items: { id: string }[] };
+    expect(pending.items.map((i) => i.id)).toEqual([ids.chelsea]);
+    // A fresh load agrees.
+    await page.reload();
+    await expect.poll(() => page.getByRole('status').textContent()).toBe('1 waiting for review.');
+    expect(await shown()).toEqual([ids.chelsea]);
+    // A review-only key sees thumbnails of moderated images only, and no overview.
+    const reviewerGet = (path: string) =>
+      fetch(`${base}${path}`, { headers: { authorization: `Bearer ${keys.reviewer}` } });
+    expect((await reviewerGet('/v1/ui/overview')).status).toBe(403);
+    expect(errors).toEqual([]);
+    await ctx.close();
   });
 
   it('opens bull-board for an operator key only', async () => {

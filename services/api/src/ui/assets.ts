@@ -12,8 +12,10 @@ function signOut() {
   location.assign('/ui/login');
 }
 
-async function api(path, as = 'json') {
-  const res = await fetch(path, { headers: { authorization: 'Bearer ' + key() } });
+async function api(path, as = 'json', body) {
+  const headers = { authorization: 'Bearer ' + key() };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(path, body === undefined ? { headers } : { method: 'POST', headers, body: JSON.stringify(body) });
   if (res.status === 401) { signOut(); throw new Error('signed out'); }
   if (!res.ok) {
     const body = await res.json().catch(() => ({}));
@@ -49,7 +51,8 @@ async function login() {
     if (!res.ok) { error.textContent = 'That key was not accepted (' + res.status + ').'; return; }
     sessionStorage.setItem(KEY, value);
     const me = await res.json();
-    location.assign(me.scopes.includes('metrics') ? '/ui/' : '/ui/gallery');
+    location.assign(me.scopes.includes('metrics') ? '/ui/'
+      : me.scopes.includes('review') && !me.scopes.includes('read') ? '/ui/reviews' : '/ui/gallery');
   });
 }
 
@@ -113,6 +116,14 @@ async function overview() {
   setTimeout(() => overview().catch((e) => status('Could not refresh: ' + e.message)), 15000);
 }
 
+/** Loads an image's thumbnail into img (with the key: an <img src> cannot send it); frame gets .loaded either way. */
+function thumbnail(id, name, img, frame) {
+  api('/v1/ui/thumbnails/' + encodeURIComponent(id), 'blob').then(
+    (blob) => { img.src = URL.createObjectURL(blob); img.decode().then(() => frame.classList.add('loaded')); },
+    (e) => { img.alt = name + ': thumbnail unavailable (' + e.message + ')'; frame.classList.add('loaded'); },
+  );
+}
+
 async function gallery() {
   await header();
   const { items } = await api('/v1/ui/recent?limit=24');
@@ -141,14 +152,84 @@ async function gallery() {
       el('p', {}, labels.join(', ')),
       boxes.length ? el('details', {}, el('summary', {}, boxes.length + ' detection' + (boxes.length > 1 ? 's' : '')), el('ul', {}, ...tags)) : '');
     list.append(el('li', { class: 'card', 'data-id': item.id }, el('figure', {}, frame, caption)));
-    api('/v1/ui/thumbnails/' + encodeURIComponent(item.id), 'blob').then(
-      (blob) => { img.src = URL.createObjectURL(blob); img.decode().then(() => frame.classList.add('loaded')); },
-      (e) => { img.alt = name + ': thumbnail unavailable (' + e.message + ')'; frame.classList.add('loaded'); },
-    );
+    thumbnail(item.id, name, img, frame);
   }
 }
 
-const run = { login, overview, gallery }[page];
+const pct = (x) => Math.round(x * 100) + '%';
+
+/** One reason in words: an NSFW category, a label rule, or a text rule. */
+function reasonText(r) {
+  if (r.rule === 'text') return 'text "' + r.match + '" matches "' + r.term + '" (' + r.model + ')';
+  if (r.rule) return r.label + ' ' + pct(r.score) + ' ≥ ' + pct(r.threshold) + (r.count ? ', ' + r.count + ' found' : '') + ' (' + r.model + ')';
+  return r.category + ' ' + pct(r.score) + ' ≥ ' + pct(r.threshold);
+}
+
+function reviewItem(item, onDecided) {
+  const name = item.source.key.split('/').pop();
+  const heading = 'review-' + item.id;
+  const img = el('img', { alt: 'The image ' + name, width: 320 });
+  const frame = el('div', { class: 'frame' }, img);
+  // The visible word starts each accessible name (WCAG 2.5.3); the file name tells the buttons of items apart.
+  const allow = el('button', { type: 'button', class: 'allow', 'aria-label': 'Allow ' + name }, 'Allow');
+  const block = el('button', { type: 'button', class: 'block', 'aria-label': 'Block ' + name }, 'Block');
+  const waited = (Date.now() - Date.parse(item.queuedAt)) / 1000;
+  const li = el('li', { class: 'card review', 'data-id': item.id, 'aria-labelledby': heading },
+    frame,
+    el('div', {},
+      el('h2', { id: heading }, name),
+      el('dl', {},
+        el('dt', {}, 'Source key'), el('dd', {}, el('code', {}, item.source.bucket + '/' + item.source.key)),
+        el('dt', {}, 'Why review'), el('dd', {}, el('ul', { class: 'reasons' }, ...item.reasons.map((r) => el('li', {}, reasonText(r))))),
+        el('dt', {}, 'Labels'), el('dd', {}, item.labels.map((l) => l.name + ' ' + pct(l.confidence)).join(', ') || 'none'),
+        el('dt', {}, 'Waiting'), el('dd', {}, el('time', { datetime: item.queuedAt, title: item.queuedAt }, age(waited)))),
+      el('div', { class: 'actions', role: 'group', 'aria-label': 'Decision on ' + name }, allow, block)));
+  const decide = async (decision) => {
+    allow.disabled = block.disabled = true;
+    try {
+      await api('/v1/reviews/' + encodeURIComponent(item.id), 'json', { decision });
+      onDecided(li, decision + 'ed ' + name + '.');
+    } catch (e) {
+      // Someone else decided it meanwhile: it is no longer this reviewer's to decide.
+      if (e.status === 409) onDecided(li, name + ': ' + e.message);
+      else { allow.disabled = block.disabled = false; status('Could not decide ' + name + ': ' + e.message); }
+    }
+  };
+  allow.addEventListener('click', () => decide('allow'));
+  block.addEventListener('click', () => decide('block'));
+  thumbnail(item.id, name, img, frame);
+  return li;
+}
+
+async function reviews() {
+  const me = await header();
+  if (!me.scopes.includes('review')) {
+    status('This key has no "review" scope: the review queue needs one.');
+    return;
+  }
+  const list = document.getElementById('reviews');
+  const left = (n) => (n ? n + ' waiting for review' : 'Nothing waiting for review');
+  let pending = 0;
+  // A decided item leaves the list; focus moves to the next item's first button (or the heading), so a
+  // keyboard user continues where they were instead of at the top of the page.
+  const onDecided = (li, message) => {
+    const next = li.nextElementSibling || li.previousElementSibling;
+    li.remove();
+    pending = Math.max(0, pending - 1);
+    status(message.charAt(0).toUpperCase() + message.slice(1) + ' ' + left(pending) + '.');
+    (next ? next.querySelector('button') : document.getElementById('reviews-h')).focus();
+  };
+  const load = async () => {
+    const r = await api('/v1/ui/reviews?limit=40');
+    pending = r.pending;
+    list.replaceChildren(...r.items.map((item) => reviewItem(item, onDecided)));
+    status(left(pending) + (r.pending > r.items.length ? ' (showing the oldest ' + r.items.length + ')' : '') + '.');
+  };
+  document.getElementById('refresh').addEventListener('click', () => load().catch((e) => status('Could not refresh: ' + e.message)));
+  await load();
+}
+
+const run = { login, overview, gallery, reviews }[page];
 if (page !== 'login' && !key()) location.assign('/ui/login');
 else if (run) run().catch((e) => status('Could not load: ' + e.message));
 `;
@@ -170,6 +251,11 @@ th, td { padding: .25rem .5rem; border-bottom: 1px solid #8883; text-align: righ
 .frame img { display: block; max-width: 100%; height: auto; background: #8882; min-height: 4rem; }
 .boxes { position: absolute; inset: 0; width: 100%; height: 100%; } .boxes rect { fill: none; stroke: #ffd400; stroke-width: 2; } .boxes text { fill: #ffd400; paint-order: stroke; stroke: #000; stroke-width: 2px; stroke-opacity: .8; font-weight: 700; }
 .decision { margin-left: .5rem; padding: 0 .4rem; border-radius: .25rem; border: 1px solid currentColor; font-size: .8rem; }
+.reviews { list-style: none; padding: 0; } .review { display: grid; grid-template-columns: minmax(10rem, 20rem) 1fr; gap: 1rem; }
+.review h2 { margin: 0 0 .5rem; font-size: 1.1rem; overflow-wrap: anywhere; } .review dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem .8rem; margin: 0 0 .8rem; }
+.review dt { font-weight: 600; } .review dd { margin: 0; overflow-wrap: anywhere; } .reasons { margin: 0; padding-left: 1.1rem; }
+.actions { display: flex; gap: .5rem; } .actions .allow { border: 2px solid var(--ok); } .actions .block { border: 2px solid var(--bad); }
+@media (max-width: 40rem) { .review { grid-template-columns: 1fr; } }
 .decision.block { color: var(--bad); } .decision.allow { color: var(--ok); }
 label { display: block; font-weight: 600; } input { font: inherit; padding: .4rem; width: 100%; max-width: 30rem; box-sizing: border-box; }
 button { font: inherit; padding: .3rem .8rem; cursor: pointer; } .error { color: var(--bad); } .help { font-size: .9rem; opacity: .8; }

@@ -19,6 +19,7 @@ import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { parseOrThrow, zodJsonSchema } from '../http/validation.ts';
 import { withDeadline } from '../timeout.ts';
+import { uiReviewRoutes } from './review-data.ts';
 
 /** Failed jobs read to chart failures by code (newest first): the chart covers these, not older ones. */
 const FAILED_SAMPLE = 500;
@@ -68,14 +69,17 @@ function card(doc: ResultDocument) {
 
 /**
  * The dashboard's JSON (under `/v1/ui`, so every call carries the API key like any other): who am I, the
- * overview (scope `metrics`), the tenant's recent results (scope `read`) and their thumbnails (scope `read`,
- * made by sharp from the source object once and cached in S3 under S3_THUMBNAILS_PREFIX).
+ * overview (scope `metrics`), the tenant's recent results (scope `read`), the review queue (scope `review`,
+ * review-data.ts) and thumbnails (scope `read`, or `review` for images with a moderation decision: a reviewer
+ * must see what they decide; made by sharp from the source object once and cached in S3 under
+ * S3_THUMBNAILS_PREFIX).
  */
 export function uiDataRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number): void {
   const { config, queue } = deps;
   let store: ObjectStore | undefined;
   const objects = (): ObjectStore => (store ??= createObjectStore(config.s3));
   app.addHook('onClose', () => store?.destroy());
+  if (deps.workflow !== undefined) uiReviewRoutes(app, deps, deps.workflow, timeoutMs);
   const redis = <T>(op: () => Promise<T>): Promise<T> =>
     withDeadline(op, timeoutMs * 5, 'queue_unavailable', 'Redis');
 
@@ -144,12 +148,28 @@ export function uiDataRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: num
 
   app.get(
     '/ui/thumbnails/:id',
-    { config: { scope: 'read' }, schema: { hide: true, params: zodJsonSchema(thumbParamsSchema) } },
+    { schema: { hide: true, params: zodJsonSchema(thumbParamsSchema) } },
     async (request, reply) => {
       const { id } = parseOrThrow(thumbParamsSchema, request.params, 'params');
+      const { scopes } = request.principal;
+      if (!scopes.includes('read') && !scopes.includes('review')) {
+        throw new LabelqError(
+          'insufficient_scope',
+          'This needs an API key with the "read" or "review" scope',
+          {
+            details: { required: 'read' },
+          },
+        );
+      }
       const doc = (await deps.storage.getDocument(request.principal.tenant, id)) as
         ResultDocument | undefined;
       if (doc?.status !== 'completed') throw new LabelqError('not_found', `No result for ${id}`);
+      // Without `read`, only what moderation decided on: the images a reviewer is shown.
+      if (!scopes.includes('read') && doc.moderation === undefined) {
+        throw new LabelqError('insufficient_scope', 'This needs an API key with the "read" scope', {
+          details: { required: 'read' },
+        });
+      }
       // Keyed by the source ETag: a changed object gets a new thumbnail.
       const etag = createHash('sha256').update(doc.source.etag).digest('hex').slice(0, 16);
       const key = `${config.s3.thumbnailsPrefix}${request.principal.tenant}/${id}-${etag}.webp`;

@@ -1,23 +1,26 @@
 // The dashboard's HTML: server-rendered shells (no data in them, so they need no key) that the one script
 // fills from the `/v1` API with the key the login stored in sessionStorage. No build step, no framework:
-// three pages do not need one, and the CSP can forbid inline scripts and styles.
+// a handful of pages do not need one, and the CSP can forbid inline scripts and styles.
 
-export type UiPage = 'overview' | 'gallery' | 'login';
+export type UiPage = 'overview' | 'gallery' | 'reviews' | 'login';
 
 const TITLES: Record<UiPage, string> = {
   overview: 'Overview',
   gallery: 'Results',
+  reviews: 'Review queue',
   login: 'Sign in',
 };
 
 function nav(current: UiPage): string {
   if (current === 'login') return '';
-  const link = (page: UiPage, href: string) =>
-    `<li><a href="${href}"${page === current ? ' aria-current="page"' : ''}>${TITLES[page]}</a></li>`;
+  const link = (page: UiPage, href: string, scope?: string) =>
+    `<li${scope !== undefined ? ` data-needs-scope="${scope}" hidden` : ''}><a href="${href}"` +
+    `${page === current ? ' aria-current="page"' : ''}>${TITLES[page]}</a></li>`;
   return `<nav aria-label="Main">
     <ul>
       ${link('overview', '/ui/')}
       ${link('gallery', '/ui/gallery')}
+      ${link('reviews', '/ui/reviews', 'review')}
       <li data-needs-scope="operator" hidden><a href="/ui/queues/">Raw queue (bull-board)</a></li>
     </ul>
     <p class="who"><span id="who" aria-live="polite"></span> <button type="button" id="logout">Sign out</button></p>
@@ -57,6 +60,13 @@ const BODIES: Record<UiPage, string> = {
   gallery: `<h1>Recent results</h1>
     <p id="status" role="status" aria-live="polite"></p>
     <ul id="gallery" class="gallery"></ul>`,
+  reviews: `<h1 id="reviews-h" tabindex="-1">Review queue</h1>
+    <p>Images the moderation policy sent to a person, oldest first. Allow or block each one: the decision is
+      recorded in its result document and on the source object's tag, and sent as a <code>review.decided</code>
+      webhook.</p>
+    <p><span id="status" role="status" aria-live="polite"></span>
+      <button type="button" id="refresh">Refresh</button></p>
+    <ul id="reviews" class="reviews" aria-labelledby="reviews-h"></ul>`,
 };
 
 /** One page: the shell every page shares, its body, and the script and stylesheet (same origin). */
