@@ -1,25 +1,13 @@
-import { testEnv, testRedisUrl, uniqueName } from '../helpers/env.ts';
 // Hostile HTTP input against a real listening API (shared Redis, embedded s3rver, no worker): every row gets a
 // coded 4xx body and nothing else happens (nothing queued, the API still answers). To add a case, add a row to
 // `rows`: `request` is either what fetch sends or, for what fetch cannot send (oversized headers, a body that
 // stalls, bytes that are not HTTP), raw bytes written to a TCP socket.
 import { connect } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, createApiStorage } from '@labelq/api';
-import { loadConfig, type Config } from '@labelq/config';
-import { startS3rver, type S3rverHandle } from '@labelq/dev-services';
-import type { StoredJobPayload } from '@labelq/contracts';
+import { startApiStack, type ApiStack } from '../helpers/api-stack.ts';
 import { readPhoto } from '../fixtures/index.ts';
-import { modelInfos } from '../helpers/models.ts';
 
 const BUCKET = 'labelq-hostile-test';
-const MODELS = ['alpha-net'];
 /** API_REQUEST_TIMEOUT_MS here: small, so a stalled request answers 408 within a few seconds. */
 const REQUEST_TIMEOUT_MS = 1500;
 /** /v1/jobs' body limit (8 MiB). */
@@ -328,50 +316,23 @@ const rows: Row[] = [
 
 // ---- The API under test -------------------------------------------------------------------------------------
 
-let s3: S3rverHandle;
-let dataDir: string;
-let config: Config;
-let redis: Redis;
-let queue: Queue<StoredJobPayload>;
-let app: Awaited<ReturnType<typeof buildApp>>;
+let stack: ApiStack;
 let base: string;
 let port: number;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'labelq-hostile-'));
-  s3 = await startS3rver({ dir: dataDir, buckets: [BUCKET] });
-  const run = uniqueName('api-hostile');
-  config = loadConfig(
-    testEnv({
-      redisUrl: testRedisUrl(),
-      queueName: run,
-      s3Endpoint: s3.endpoint,
-      bucket: BUCKET,
-      prefix: run,
-      extra: { API_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS), LOG_LEVEL: 'silent' },
-    }),
-  );
-  redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-  queue = new Queue<StoredJobPayload>(config.queue.name, { connection: redis, prefix: config.queue.prefix });
   // No key store: authentication is off (the default tenant), so these rows test input handling only.
-  app = await buildApp({
-    config,
-    logger: pino({ level: 'silent' }),
-    queue,
-    storage: createApiStorage(config),
-    models: modelInfos(MODELS),
+  stack = await startApiStack({
+    name: 'api-hostile',
+    buckets: [BUCKET],
+    env: { API_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) },
   });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  base = stack.base;
   port = Number(new URL(base).port);
 });
 
 afterAll(async () => {
-  await app?.close();
-  await queue?.obliterate({ force: true }).catch(() => undefined);
-  await queue?.close();
-  redis?.disconnect();
-  await s3?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 interface Answer {
@@ -436,7 +397,7 @@ function sendRaw(raw: string): Promise<Answer> {
 }
 
 async function jobCount(): Promise<number> {
-  const counts = await queue.getJobCounts();
+  const counts = await stack.queue.getJobCounts();
   return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 

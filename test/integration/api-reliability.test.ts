@@ -3,69 +3,27 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { pino } from 'pino';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, createApiStorage } from '@labelq/api';
-import { loadConfig, type Config } from '@labelq/config';
-import { s3ClientFor, startS3rver, type S3rverHandle } from '@labelq/dev-services';
-import type { StoredJobPayload } from '@labelq/contracts';
+import type { Config } from '@labelq/config';
 import { PRIORITY } from '@labelq/queue';
-import { testEnv, testRedisUrl } from '../helpers/env.ts';
-import { modelInfos } from '../helpers/models.ts';
+import { startApiStack, type ApiStack } from '../helpers/api-stack.ts';
 import { readPhoto } from '../fixtures/index.ts';
 
 const BUCKET = 'labelq-reliability-test';
-const MODELS = ['alpha-net'];
 
-let s3: S3rverHandle;
-let s3Client: S3Client;
-let dataDir: string;
+let stack: ApiStack;
 let config: Config;
-let redis: Redis;
-let queue: Queue<StoredJobPayload>;
-let app: Awaited<ReturnType<typeof buildApp>>;
+let queue: ApiStack['queue'];
 let base: string;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'labelq-reliability-'));
-  s3 = await startS3rver({ dir: dataDir, buckets: [BUCKET] });
-  s3Client = s3ClientFor(s3.endpoint);
-  const run = randomUUID().slice(0, 8);
-  config = loadConfig(
-    testEnv({
-      redisUrl: testRedisUrl(),
-      queueName: `api-reliability-${run}`,
-      s3Endpoint: s3.endpoint,
-      bucket: BUCKET,
-      prefix: run,
-      extra: { LOG_LEVEL: 'silent' },
-    }),
-  );
-  redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-  queue = new Queue<StoredJobPayload>(config.queue.name, { connection: redis, prefix: config.queue.prefix });
-  app = await buildApp({
-    config,
-    logger: pino({ level: 'silent' }),
-    queue,
-    storage: createApiStorage(config),
-    models: modelInfos(MODELS),
-  });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  stack = await startApiStack({ name: 'api-reliability', buckets: [BUCKET] });
+  ({ config, queue, base } = stack);
 });
 
 afterAll(async () => {
-  await app?.close();
-  await queue?.obliterate({ force: true }).catch(() => undefined);
-  await queue?.close();
-  redis?.disconnect();
-  await s3?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 interface Accepted {
@@ -86,7 +44,7 @@ async function postJobs(body: unknown): Promise<{ status: number; body: Accepted
 }
 
 async function putRaw(key: string, body: string): Promise<void> {
-  await s3Client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+  await stack.s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
 }
 
 describe('a corrupt result document (a PUT cut mid-body) is absent, never a 500', () => {
@@ -144,37 +102,23 @@ describe('identical submissions at the same instant', () => {
 
 describe('bounded upload memory and connections', () => {
   const photo = readPhoto('coffee');
-  let small: Awaited<ReturnType<typeof buildApp>>;
+  let small: ApiStack;
   let url: URL;
 
   beforeAll(async () => {
-    const run = randomUUID().slice(0, 8);
-    const capped = loadConfig(
-      testEnv({
-        redisUrl: testRedisUrl(),
-        queueName: `api-reliability-caps-${run}`,
-        s3Endpoint: s3.endpoint,
-        bucket: BUCKET,
-        prefix: run,
-        extra: {
-          LOG_LEVEL: 'silent',
-          MAX_UPLOAD_BYTES: String(photo.length),
-          API_MAX_UPLOAD_BYTES_IN_FLIGHT: String(2 * photo.length),
-          API_MAX_CONNECTIONS: '4',
-        },
-      }),
-    );
-    small = await buildApp({
-      config: capped,
-      logger: pino({ level: 'silent' }),
-      queue,
-      storage: createApiStorage(capped),
-      models: modelInfos(MODELS),
+    small = await startApiStack({
+      name: 'api-reliability-caps',
+      buckets: [BUCKET],
+      env: {
+        MAX_UPLOAD_BYTES: String(photo.length),
+        API_MAX_UPLOAD_BYTES_IN_FLIGHT: String(2 * photo.length),
+        API_MAX_CONNECTIONS: '4',
+      },
     });
-    url = new URL(await small.listen({ host: '127.0.0.1', port: 0 }));
+    url = new URL(small.base);
   });
   afterAll(async () => {
-    await small?.close();
+    await small?.stop();
   });
 
   /** Opens a raw upload that has sent its headers and half its body, and can finish it later. */

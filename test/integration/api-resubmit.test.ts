@@ -1,57 +1,32 @@
-import { testEnv, testRedisUrl } from '../helpers/env.ts';
 // Resubmissions of known ids over real HTTP, the shared Redis and an embedded s3rver. Jobs are moved through
 // their states by a processor-less BullMQ worker in the test (take the job, fail or complete it), so each case
 // sets up exactly the state it needs.
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Queue, UnrecoverableError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
-import { pino } from 'pino';
+import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '@labelq/api';
-import { loadConfig, type Config } from '@labelq/config';
-import { s3ClientFor, startS3rver, type S3rverHandle } from '@labelq/dev-services';
+import type { Config } from '@labelq/config';
 import { encodeFailedReason, type FailureReason, type StoredJobPayload } from '@labelq/contracts';
 import { PRIORITY } from '@labelq/queue';
-import { createApiStorage } from '@labelq/api';
+import { startApiStack, type ApiStack } from '../helpers/api-stack.ts';
+import { testRedisUrl } from '../helpers/env.ts';
 import { readPhoto } from '../fixtures/index.ts';
 import { sampleFailureDocument, sampleResultDocument } from '@labelq/contracts/testing';
-import { modelInfos } from '../helpers/models.ts';
 
 const REDIS_URL = testRedisUrl();
 const BUCKET = 'labelq-resubmit-test';
-const MODELS = ['alpha-net'];
 
-let s3: S3rverHandle;
+let stack: ApiStack;
 let s3Client: S3Client;
-let dataDir: string;
 let config: Config;
-let redis: Redis;
-let queue: Queue<StoredJobPayload>;
+let queue: ApiStack['queue'];
 let worker: Worker<StoredJobPayload>;
-let app: Awaited<ReturnType<typeof buildApp>>;
 let base: string;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'labelq-resubmit-'));
-  s3 = await startS3rver({ dir: dataDir, buckets: [BUCKET] });
-  s3Client = s3ClientFor(s3.endpoint);
-  const run = randomUUID().slice(0, 8);
-  config = loadConfig(
-    testEnv({
-      redisUrl: REDIS_URL,
-      queueName: `api-resubmit-${run}`,
-      s3Endpoint: s3.endpoint,
-      bucket: BUCKET,
-      prefix: run,
-      extra: { JOB_ATTEMPTS: '1', LOG_LEVEL: 'silent' },
-    }),
-  );
-  redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-  queue = new Queue<StoredJobPayload>(config.queue.name, { connection: redis, prefix: config.queue.prefix });
+  stack = await startApiStack({ name: 'api-resubmit', buckets: [BUCKET], env: { JOB_ATTEMPTS: '1' } });
+  ({ config, queue, base } = stack);
+  s3Client = stack.s3.client;
   // No processor: the test takes jobs itself. Its own connection (workers block on theirs).
   worker = new Worker<StoredJobPayload>(config.queue.name, null, {
     connection: {
@@ -62,15 +37,6 @@ beforeAll(async () => {
     prefix: config.queue.prefix,
     autorun: false,
   });
-  const storage = createApiStorage(config);
-  app = await buildApp({
-    config,
-    logger: pino({ level: 'silent' }),
-    queue,
-    storage,
-    models: modelInfos(MODELS),
-  });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 
 afterEach(async () => {
@@ -78,13 +44,8 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await app?.close();
   await worker?.close();
-  await queue?.obliterate({ force: true }).catch(() => undefined);
-  await queue?.close();
-  redis?.disconnect();
-  await s3?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 interface Accepted {

@@ -1,20 +1,12 @@
-import { testEnv, testRedisUrl } from '../helpers/env.ts';
 // The upload API over real HTTP against the shared Redis and an embedded s3rver (no worker: jobs stay queued).
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '@labelq/api';
+import { buildApp, createApiStorage } from '@labelq/api';
 import { loadConfig, type Config } from '@labelq/config';
-import { s3ClientFor, startS3rver, type S3rverHandle } from '@labelq/dev-services';
-import type { StoredJobPayload } from '@labelq/contracts';
 import { PRIORITY } from '@labelq/queue';
-import { createApiStorage } from '@labelq/api';
+import { startApiStack, type ApiStack } from '../helpers/api-stack.ts';
+import { testEnv, testRedisUrl } from '../helpers/env.ts';
 import { readPhoto } from '../fixtures/index.ts';
 import { modelInfos } from '../helpers/models.ts';
 
@@ -25,56 +17,30 @@ const FOREIGN = 'labelq-api-foreign';
 const MODELS = ['alpha-net', 'beta-net'];
 const LIMIT = 200_000;
 
-let s3: S3rverHandle;
-let dataDir: string;
+let stack: ApiStack;
+let s3: ApiStack['s3'];
 let config: Config;
-let redis: Redis;
-let queue: Queue<StoredJobPayload>;
-let app: Awaited<ReturnType<typeof buildApp>>;
+let queue: ApiStack['queue'];
 let base: string;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'labelq-api-'));
-  s3 = await startS3rver({ dir: dataDir, buckets: [BUCKET, OTHER, FOREIGN] });
-  const run = randomUUID().slice(0, 8);
-  config = loadConfig(
-    testEnv({
-      redisUrl: REDIS_URL,
-      queueName: `api-test-${run}`,
-      s3Endpoint: s3.endpoint,
-      bucket: BUCKET,
-      prefix: run,
-      extra: {
-        S3_ALLOWED_BUCKETS: `${BUCKET},${OTHER}`,
-        MAX_UPLOAD_BYTES: String(LIMIT),
-        LOG_LEVEL: 'silent',
-      },
+  stack = await startApiStack({
+    name: 'api-test',
+    buckets: [BUCKET, OTHER, FOREIGN],
+    models: MODELS,
+    env: { S3_ALLOWED_BUCKETS: `${BUCKET},${OTHER}`, MAX_UPLOAD_BYTES: String(LIMIT) },
+    deps: ({ redis, storage }) => ({
+      readiness: [
+        { name: 'redis', check: async () => void (await redis.ping()) },
+        { name: 's3', check: () => storage.ping() },
+      ],
     }),
-  );
-  redis = new Redis(config.redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-  queue = new Queue<StoredJobPayload>(config.queue.name, { connection: redis, prefix: config.queue.prefix });
-  const storage = createApiStorage(config);
-  app = await buildApp({
-    config,
-    logger: pino({ level: 'silent' }),
-    queue,
-    storage,
-    models: modelInfos(MODELS),
-    readiness: [
-      { name: 'redis', check: async () => void (await redis.ping()) },
-      { name: 's3', check: () => storage.ping() },
-    ],
   });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  ({ s3, config, queue, base } = stack);
 });
 
 afterAll(async () => {
-  await app?.close();
-  await queue?.obliterate({ force: true }).catch(() => undefined);
-  await queue?.close();
-  redis?.disconnect();
-  await s3?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await stack?.stop();
 });
 
 function form(
@@ -133,9 +99,7 @@ describe('POST /v1/images', () => {
     expect(job?.opts.priority).toBe(PRIORITY.tagging);
 
     // The stored object is byte-identical to the upload.
-    const obj = await s3ClientFor(s3.endpoint).send(
-      new GetObjectCommand({ Bucket: BUCKET, Key: job!.data.key }),
-    );
+    const obj = await s3.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: job!.data.key }));
     expect(Buffer.from(await obj.Body!.transformToByteArray()).equals(bytes)).toBe(true);
 
     const status = await get(res.body.links.self);
@@ -224,7 +188,7 @@ describe('POST /v1/images', () => {
 
 describe('POST /v1/jobs', () => {
   it('queues one S3 object and refuses a bucket outside the allow-list (403)', async () => {
-    await s3ClientFor(s3.endpoint).send(
+    await s3.client.send(
       new PutObjectCommand({ Bucket: OTHER, Key: 'photos/cat.jpg', Body: readPhoto('chelsea') }),
     );
     const ok = await postJson('/v1/jobs', { bucket: OTHER, key: 'photos/cat.jpg', purpose: 'moderation' });
