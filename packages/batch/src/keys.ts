@@ -18,6 +18,11 @@ export function batchKeys(prefix: string, batchId: string) {
     skips: `${base}:skips`,
     /** The runner's lease (one runner per batch at a time). */
     lease: `${base}:lease`,
+    /**
+     * Pub/sub channel (not a key): every change of the hash announces itself here (`status` or `progress`,
+     * see `batchChangeSchema`), so live event streams read the batch when it moves instead of polling it.
+     */
+    changes: `${base}:changes`,
   };
 }
 

@@ -247,7 +247,7 @@ async function step(
     return 'progressed';
   }
   // 4. Everything listed and queued: done when nothing is in flight.
-  if (s.status === 'listing') await store.redis.hset(store.keys(s.id).hash, 'status', 'running');
+  if (s.status === 'listing') await store.markRunning(s.id);
   // A dry run's `queued` counts what would be queued: nothing is in flight.
   if (!s.spec.dryRun && windowSpace(s, window) < window) return 'idle';
   await endBatch(deps, s, 'completed', undefined, log);

@@ -90,7 +90,7 @@ function parseState(id: string, h: Record<string, string>): BatchState | undefin
  * Records one item's outcome, once: the done/fail bitmaps (one bit per ordinal) make a redelivered job (a worker
  * killed after its write-back) count once. A completed item that had failed before (a retry) is not possible
  * here: retry-failed moves the fail bits to the retry bitmap first. KEYS: hash, done, fail, codes. ARGV:
- * ordinal, completed|failed, code. Returns 1 when counted, 0 when already counted, -1 for no such batch.
+ * ordinal, completed|failed, code, changes channel. Returns 1 when counted, 0 when already counted, -1 for no such batch.
  */
 const RECORD = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
@@ -98,20 +98,23 @@ if ARGV[2] == 'completed' then
   if redis.call('GETBIT', KEYS[3], ARGV[1]) == 1 then return 0 end
   if redis.call('SETBIT', KEYS[2], ARGV[1], 1) == 1 then return 0 end
   redis.call('HINCRBY', KEYS[1], 'completed', 1)
+  redis.call('PUBLISH', ARGV[4], 'progress')
   return 1
 end
 if redis.call('GETBIT', KEYS[2], ARGV[1]) == 1 then return 0 end
 if redis.call('SETBIT', KEYS[3], ARGV[1], 1) == 1 then return 0 end
 redis.call('HINCRBY', KEYS[1], 'failed', 1)
 redis.call('HINCRBY', KEYS[4], ARGV[3], 1)
+redis.call('PUBLISH', ARGV[4], 'progress')
 return 1
 `;
 
 /**
  * Status changes, atomic against concurrent requests and the runner. KEYS: hash, fail, retry, codes, listcodes.
- * ARGV: action, now. Returns the new status, or `conflict:<status>`, or `missing`.
+ * ARGV: action, now, changes channel (announced on success). Returns the new status, or `conflict:<status>`, or `missing`.
  */
 const TRANSITION = `
+local function transition()
 local st = redis.call('HGET', KEYS[1], 'status')
 if not st then return 'missing' end
 local a = ARGV[1]
@@ -150,6 +153,10 @@ if a == 'retry' then
   return nextStatus
 end
 return 'conflict:' .. st
+end
+local out = transition()
+if out ~= 'missing' and string.sub(out, 1, 9) ~= 'conflict:' then redis.call('PUBLISH', ARGV[3], 'status') end
+return out
 `;
 
 export type BatchAction = 'pause' | 'resume' | 'cancel' | 'retry';
@@ -275,6 +282,7 @@ export class BatchStore {
       k.listCodes,
       action,
       now.toISOString(),
+      k.changes,
     )) as string;
     if (out === 'missing') throw new LabelqError('not_found', `No batch ${id}`, { details: { id } });
     if (out.startsWith('conflict:')) {
@@ -307,6 +315,7 @@ export class BatchStore {
       ordinal,
       outcome.status,
       outcome.status === 'failed' ? outcome.code : '',
+      k.changes,
     )) as number;
     return r === 1;
   }
@@ -364,7 +373,7 @@ export class BatchStore {
     if (page.done) m.hset(k.hash, { listedAt: new Date().toISOString() });
     if (page.dryRun)
       m.hincrby(k.hash, 'queued', page.wouldQueue).hset(k.hash, { enqPage: page.n + 1, enqIndex: 0 });
-    await m.exec();
+    await m.publish(k.changes, 'progress').exec();
   }
 
   /** Moves the enqueue (or retry) cursor and counts the jobs just queued, together. */
@@ -378,7 +387,14 @@ export class BatchStore {
       .multi()
       .hset(k.hash, { [`${cursor.field}Page`]: cursor.page, [`${cursor.field}Index`]: cursor.index })
       .hincrby(k.hash, 'queued', queued)
+      .publish(k.changes, 'progress')
       .exec();
+  }
+
+  /** A batch whose listing finished is `running`; announced like every status change. */
+  async markRunning(id: string): Promise<void> {
+    const k = this.keys(id);
+    await this.redis.multi().hset(k.hash, 'status', 'running').publish(k.changes, 'status').exec();
   }
 
   async set(id: string, fields: Record<string, string | number>): Promise<void> {
@@ -401,12 +417,14 @@ export class BatchStore {
     const r = (await this.redis.eval(
       `local st = redis.call('HGET', KEYS[1], 'status')
        if st ~= 'listing' and st ~= 'running' then return 0 end
-       redis.call('HSET', KEYS[1], unpack(ARGV))
+       redis.call('HSET', KEYS[1], unpack(ARGV, 2))
        redis.call('DEL', KEYS[2])
+       redis.call('PUBLISH', ARGV[1], 'status')
        return 1`,
       2,
       this.keys(id).hash,
       this.keys(id).retry,
+      this.keys(id).changes,
       ...fields,
     )) as number;
     return r === 1;

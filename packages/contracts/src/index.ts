@@ -8,6 +8,7 @@ export * from './api.ts';
 export * from './access.ts';
 export * from './operations.ts';
 export * from './batch.ts';
+export * from './batch-events.ts';
 export * from './review.ts';
 export * from './workflow.ts';
 export * from './image-properties.ts';

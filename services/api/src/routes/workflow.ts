@@ -1,6 +1,7 @@
 import sseModule, { type SSEPluginOptions } from '@fastify/sse';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { ApiDeps } from '../deps.ts';
+import { batchEventRoutes } from './batch-events.ts';
 import { eventRoutes } from './events.ts';
 import { policyRoutes } from './policy.ts';
 import { reviewRoutes } from './reviews.ts';
@@ -22,4 +23,5 @@ export async function workflowRoutes(app: FastifyInstance, deps: ApiDeps, timeou
   reviewRoutes(app, deps, wf);
   policyRoutes(app, wf);
   eventRoutes(app, deps, wf, timeoutMs);
+  if (deps.batches !== undefined) batchEventRoutes(app, deps.batches, wf.batchEvents, timeoutMs);
 }

@@ -1,10 +1,12 @@
 import type { Config } from '@labelq/config';
+import { BatchStore } from '@labelq/batch';
 import { loadModerationPolicy, ReviewQueue, TenantPolicyStore } from '@labelq/moderation';
 import type { ObjectStore } from '@labelq/storage';
 import { createWebhookQueue, parseAllowedTargets, WebhookEvents, WebhookStore } from '@labelq/webhooks';
 import { Redis as IORedis, type Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ApiWorkflow } from './deps.ts';
+import { BatchEventHub } from './batch-events.ts';
 import { JobEventHub } from './job-events.ts';
 
 /** The API's moderation-workflow dependencies and how to close what they opened. */
@@ -40,9 +42,18 @@ export async function createApiWorkflow(
   const queue = createWebhookQueue(config, queueRedis);
   queue.on('error', (err) => logger.debug({ err: err.message }, 'webhooks queue error'));
   const jobEvents = new JobEventHub(config, logger);
+  const batchStore = new BatchStore(redis, prefix);
+  const batchEvents = new BatchEventHub(config.redis.url, logger, {
+    channel: (id) => batchStore.keys(id).changes,
+    read: async (id) => {
+      const s = await batchStore.read(id);
+      return s === undefined ? undefined : batchStore.view(s);
+    },
+  });
   return {
     workflow: {
       jobEvents,
+      batchEvents,
       webhooks,
       webhookEvents: new WebhookEvents(queue, webhooks, 0),
       allowedTargets,
@@ -53,6 +64,7 @@ export async function createApiWorkflow(
     },
     async close() {
       await jobEvents.close();
+      await batchEvents.close();
       await queue.close().catch(() => undefined);
       queueRedis.disconnect();
     },

@@ -1,12 +1,15 @@
 import type { ModerationPolicy, ReviewQueue, TenantPolicyStore } from '@labelq/moderation';
 import type { ObjectStore } from '@labelq/storage';
 import type { AllowedTargets, WebhookEvents, WebhookStore } from '@labelq/webhooks';
+import type { BatchEventHub } from './batch-events.ts';
 import type { JobEventHub } from './job-events.ts';
 
 /** What the moderation-workflow routes need (#10), built by server.ts (or a test). */
 export interface ApiWorkflow {
   /** The classify queue's events, one subscription per process: `wait=N` and SSE. */
   jobEvents: JobEventHub;
+  /** Batch change announcements, one subscription per process: batch SSE. */
+  batchEvents: BatchEventHub;
   webhooks: WebhookStore;
   /** Producer of webhook events (the review route's `review.decided`). */
   webhookEvents: WebhookEvents;
