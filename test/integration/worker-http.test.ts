@@ -1,7 +1,10 @@
 // The worker's HTTP endpoint on a real worker process (main.ts wiring) against a private redis-server, s3rver
 // and the real models: /healthz, /readyz (true when ready, false while draining and when Redis is down) and
-// /metrics after real jobs (names, labels and values).
+// /metrics after real jobs and their webhook deliveries to a real receiver (names, labels and values).
+import { DEFAULT_TENANT } from '@labelq/contracts';
 import { startRedisServer, type RedisServerHandle } from '@labelq/dev-services';
+import { WebhookStore } from '@labelq/webhooks';
+import { Redis } from 'ioredis';
 import { createObjectStore, type ObjectStore } from '@labelq/storage';
 import type { Queue } from 'bullmq';
 import type { StoredJobPayload } from '@labelq/contracts';
@@ -12,6 +15,7 @@ import { enqueue, s3Job, testQueue, waitForJob } from '../helpers/jobs.ts';
 import { sample, scrape } from '../helpers/prometheus.ts';
 import { startLocalS3, type LocalS3 } from '../helpers/s3.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
+import { WebhookReceiver } from '../helpers/webhook-receiver.ts';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.ts';
 
 const MODELS = ['nsfw-mobilenet-v2'];
@@ -38,6 +42,7 @@ async function workerUrl(w: WorkerProcess): Promise<string> {
 describe('worker HTTP endpoint (process)', () => {
   let s3: LocalS3;
   let inspect: ObjectStore;
+  const receiver = new WebhookReceiver();
   const prefix = uniqueName('whttp');
   const open: {
     redis?: RedisServerHandle;
@@ -48,6 +53,9 @@ describe('worker HTTP endpoint (process)', () => {
 
   beforeAll(async () => {
     s3 = await startLocalS3([BUCKET]);
+    await receiver.start();
+    // The completed job's event is taken; the failed job's receiver fails both attempts (then dead-letters).
+    receiver.on('/failed', 500);
     inspect = createObjectStore(testConfig({ s3Endpoint: s3.endpoint, bucket: BUCKET }).s3, s3.client);
     await inspect.putObject(BUCKET, `${prefix}/coffee.jpg`, readPhoto('coffee'));
     await inspect.putObject(BUCKET, `${prefix}/garbage.jpg`, Buffer.from('this is not an image at all'));
@@ -62,6 +70,7 @@ describe('worker HTTP endpoint (process)', () => {
   });
   afterAll(async () => {
     await s3.stop();
+    await receiver.stop();
   });
 
   async function setup(s3Endpoint = s3.endpoint, extra: Record<string, string> = {}) {
@@ -79,6 +88,9 @@ describe('worker HTTP endpoint (process)', () => {
         S3_RESULTS_PREFIX: `${prefix}/results/`,
         WORKER_HTTP_HOST: '127.0.0.1',
         LOG_LEVEL: 'info',
+        WEBHOOK_ALLOWED_HOSTS: `127.0.0.1:${receiver.port}`,
+        WEBHOOK_RETRY_SCHEDULE_MS: '50',
+        TENANT_POLICY_CACHE_MS: '0',
         ...extra,
       },
     };
@@ -99,8 +111,19 @@ describe('worker HTTP endpoint (process)', () => {
     expect(ready.status).toBe(200);
     expect(ready.body).toEqual({
       status: 'ready',
-      checks: { draining: { ok: true }, pool: { ok: true }, redis: { ok: true }, s3: { ok: true } },
+      checks: {
+        draining: { ok: true },
+        pool: { ok: true },
+        redis: { ok: true },
+        s3: { ok: true },
+        'breaker:s3': { ok: true },
+      },
     });
+    const hooks = new Redis(redis.url);
+    const store = new WebhookStore(hooks, config.redis.keyPrefix);
+    await store.create(DEFAULT_TENANT, { url: receiver.url('/completed'), events: ['image.completed'] });
+    await store.create(DEFAULT_TENANT, { url: receiver.url('/failed'), events: ['image.failed'] });
+    hooks.disconnect();
 
     const good = s3Job(BUCKET, `${prefix}/coffee.jpg`, MODELS);
     const bad = s3Job(BUCKET, `${prefix}/garbage.jpg`, MODELS);
@@ -109,7 +132,17 @@ describe('worker HTTP endpoint (process)', () => {
     const failed = await waitForJob(queue, bad.id);
     expect(failed.state).toBe('failed');
     const badCode = (JSON.parse(failed.job.failedReason) as { code: string }).code;
+    // One delivery, and the failing receiver's two attempts.
+    await expect
+      .poll(() => receiver.received.map((r) => r.path).sort(), { timeout: 15_000 })
+      .toEqual(['/completed', '/failed', '/failed']);
 
+    // The worker counts an attempt once it recorded it, a moment after the receiver answered.
+    const attemptsCounted = async () =>
+      (await scrape(`${base}/metrics`)).samples
+        .filter((x) => x.name === 'labelq_worker_webhook_deliveries_total')
+        .reduce((n, x) => n + x.value, 0);
+    await expect.poll(attemptsCounted, { timeout: 5000 }).toBe(3);
     const m = await scrape(`${base}/metrics`);
     expect(sample(m, 'labelq_worker_jobs_total', { outcome: 'completed' })).toBe(1);
     expect(sample(m, 'labelq_worker_jobs_total', { outcome: 'failed' })).toBe(1);
@@ -129,6 +162,23 @@ describe('worker HTTP endpoint (process)', () => {
     expect(sample(m, 'labelq_worker_bytes_in_flight_limit_bytes', {})).toBe(config.worker.maxBytesInFlight);
     expect(sample(m, 'labelq_worker_draining', {})).toBe(0);
     expect(sample(m, 'nodejs_eventloop_lag_p99_seconds', {})).toBeGreaterThanOrEqual(0);
+    expect(sample(m, 'labelq_worker_circuit_breaker_open', { dependency: 's3' })).toBe(0);
+    // Webhooks: by outcome and event type, POST durations by outcome, event-to-delivery time.
+    const deliveries = (outcome: string, type: string) =>
+      sample(m, 'labelq_worker_webhook_deliveries_total', { outcome, event_type: type });
+    expect(deliveries('delivered', 'image.completed')).toBe(1);
+    expect(deliveries('retrying', 'image.failed')).toBe(1);
+    expect(deliveries('dead', 'image.failed')).toBe(1);
+    expect(sample(m, 'labelq_worker_webhook_request_duration_seconds_count', { outcome: 'delivered' })).toBe(
+      1,
+    );
+    expect(sample(m, 'labelq_worker_webhook_request_duration_seconds_count', { outcome: 'dead' })).toBe(1);
+    expect(sample(m, 'labelq_worker_webhook_delivery_seconds_count', { event_type: 'image.completed' })).toBe(
+      1,
+    );
+    expect(
+      sample(m, 'labelq_worker_webhook_delivery_seconds_sum', { event_type: 'image.completed' }),
+    ).toBeGreaterThan(0);
     // No label value is an id or a tenant string.
     expect(m.raw).not.toContain(good.id);
     expect(m.raw).not.toContain(prefix);

@@ -1,5 +1,5 @@
 import type { Config } from '@labelq/config';
-import { webhookEventSchema, type WebhookEvent } from '@labelq/contracts';
+import { webhookEventSchema, type WebhookEvent, type WebhookEventType } from '@labelq/contracts';
 import { LabelqError } from '@labelq/errors';
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
@@ -22,6 +22,20 @@ export function retryDelay(schedule: readonly number[], attemptsMade: number): n
   return schedule[Math.min(schedule.length, Math.max(1, attemptsMade)) - 1] ?? 0;
 }
 
+/** One delivery attempt as metrics see it: bounded values only (the event type, an outcome, durations). */
+export interface DeliveryAttemptRecord {
+  type: WebhookEventType;
+  /**
+   * `delivered` (2xx), `retrying` (failed, another attempt follows), `dead` (failed for good: the last attempt,
+   * or the endpoint got disabled), `skipped` (not sent: the endpoint is disabled or gone).
+   */
+  outcome: 'delivered' | 'retrying' | 'dead' | 'skipped';
+  /** The POST, connect to answer (absent when skipped), ms. */
+  requestMs?: number;
+  /** From the event to the end of this attempt, ms. */
+  sinceEventMs: number;
+}
+
 export interface WebhookWorkerDeps {
   config: Config;
   connection: ConnectionOptions;
@@ -30,6 +44,8 @@ export interface WebhookWorkerDeps {
   logger: Logger;
   /** Signing key for one-off `callbackUrl` deliveries (the tenant's callback secret). */
   callbackSecret?: (tenant: string) => Promise<string>;
+  /** Told about each delivery attempt (the worker's Prometheus metrics). Default: nobody. */
+  onAttempt?: (attempt: DeliveryAttemptRecord) => void;
 }
 
 export interface WebhookWorker {
@@ -84,6 +100,13 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
   async function deliver(job: Job<DeliverJobData>): Promise<{ statusCode?: number; latencyMs: number }> {
     const { event, endpointId } = job.data;
     const attempt = job.attemptsMade + 1;
+    const report = (outcome: DeliveryAttemptRecord['outcome'], requestMs?: number): void =>
+      deps.onAttempt?.({
+        type: event.type,
+        outcome,
+        ...(requestMs !== undefined ? { requestMs } : {}),
+        sinceEventMs: Math.max(0, Date.now() - Date.parse(event.timestamp)),
+      });
     const log = logger.child({
       eventId: event.id,
       type: event.type,
@@ -96,6 +119,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
     if (endpointId !== undefined) {
       const ep = await store.byId(endpointId);
       if (!ep || ep.tenant !== event.tenant) {
+        report('skipped');
         throw new UnrecoverableError('webhook_endpoint_disabled: the endpoint was deleted');
       }
       if (ep.disabled) {
@@ -108,12 +132,14 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
           latencyMs: 0,
           error: { code: 'webhook_endpoint_disabled', message: 'The endpoint is disabled; not sent' },
         });
+        report('skipped');
         throw new UnrecoverableError('webhook_endpoint_disabled: the endpoint is disabled');
       }
       url = new URL(ep.url);
       secrets = signingSecrets(ep);
     } else {
       if (event.callbackUrl === undefined || deps.callbackSecret === undefined) {
+        report('skipped');
         throw new UnrecoverableError('webhook_endpoint_disabled: no receiver');
       }
       url = new URL(event.callbackUrl);
@@ -142,6 +168,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
           latencyMs: outcome.latencyMs,
         });
       }
+      report('delivered', outcome.latencyMs);
       log.debug({ statusCode: outcome.statusCode, latencyMs: outcome.latencyMs }, 'webhook delivered');
       return { statusCode: outcome.statusCode, latencyMs: outcome.latencyMs };
     }
@@ -164,6 +191,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
         ...(final || disabled ? {} : { nextAttemptAt: new Date(Date.now() + nextMs).toISOString() }),
       });
     }
+    report(final || disabled ? 'dead' : 'retrying', outcome.latencyMs);
     if (disabled)
       log.warn(
         { failures: wf.webhookDisableAfterFailures },

@@ -40,6 +40,7 @@ export type BreakerState = 'closed' | 'open';
 export class CircuitBreaker {
   #state: BreakerState = 'closed';
   #openedAt = 0;
+  #cause: LabelqError | undefined;
   #pending: Promise<boolean> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -56,6 +57,18 @@ export class CircuitBreaker {
 
   get state(): BreakerState {
     return this.#state;
+  }
+
+  /** The dependency's name (`s3`). */
+  get name(): string {
+    return this.#o.name;
+  }
+
+  /** While open: since when and the failure that opened it (readiness reports them). */
+  get opened(): { at: Date; cause: LabelqError } | undefined {
+    return this.#state === 'open' && this.#cause !== undefined
+      ? { at: new Date(this.#openedAt), cause: this.#cause }
+      : undefined;
   }
 
   /**
@@ -113,6 +126,7 @@ export class CircuitBreaker {
   #open(cause: LabelqError): void {
     this.#state = 'open';
     this.#openedAt = Date.now();
+    this.#cause = cause;
     this.#o.logger.error(
       { dependency: this.#o.name, code: cause.code, err: cause.message },
       `${this.#o.name} is unreachable: pausing job intake until it answers (jobs keep their attempts)`,
@@ -129,6 +143,7 @@ export class CircuitBreaker {
         if (!up) return this.#schedule(cause, Math.min(delayMs * 2, this.#o.maxProbeDelayMs));
         const downForMs = Date.now() - this.#openedAt;
         this.#state = 'closed';
+        this.#cause = undefined;
         this.#o.logger.warn(
           { dependency: this.#o.name, downForMs },
           `${this.#o.name} answers again: resuming job intake`,

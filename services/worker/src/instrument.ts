@@ -5,7 +5,7 @@ import {
   type StoredJobPayload,
 } from '@labelq/contracts';
 import { isErrorCode } from '@labelq/errors';
-import { UnrecoverableError, type Job } from 'bullmq';
+import { RateLimitError, UnrecoverableError, type Job } from 'bullmq';
 import type { WorkerMetrics } from './metrics.ts';
 
 type Processor = (job: Job<StoredJobPayload>) => Promise<ResultDocument>;
@@ -16,14 +16,19 @@ function purposeOf(job: Job<StoredJobPayload>): string {
   return parsed.success ? parsed.data : 'unknown';
 }
 
-/** What an attempt that threw counts as: failed for good, to be retried, or abandoned at shutdown. */
+/**
+ * What an attempt that threw counts as: failed for good, to be retried, abandoned at shutdown, or requeued (a
+ * dependency outage: the circuit breaker handed the job back with BullMQ's rate-limit error, the attempt does
+ * not count and nothing failed).
+ */
 export function failureOutcome(
   err: unknown,
   attemptsMade: number,
   attempts: number,
   abandoned: boolean,
-): 'failed' | 'retried' | 'abandoned' {
+): 'failed' | 'retried' | 'abandoned' | 'requeued' {
   if (abandoned) return 'abandoned';
+  if (err instanceof RateLimitError) return 'requeued';
   if (err instanceof UnrecoverableError) return 'failed';
   return attemptsMade + 1 >= attempts ? 'failed' : 'retried';
 }
@@ -79,7 +84,9 @@ export function instrumentProcessor(
       const code = isErrorCode(reason.code) ? reason.code : 'internal';
       metrics.jobs.inc({ outcome });
       metrics.attempt.observe({ outcome }, seconds(Date.now() - startedAt));
-      if (outcome !== 'abandoned') metrics.failures.inc({ code, final: String(outcome === 'failed') });
+      if (outcome === 'failed' || outcome === 'retried') {
+        metrics.failures.inc({ code, final: String(outcome === 'failed') });
+      }
       throw err;
     } finally {
       state.active--;

@@ -2,6 +2,7 @@
 // Prometheus conventions: `labelq_worker_` prefix, base units in the name (`_seconds`, `_bytes`), `_total` for
 // counters. Labels are bounded: an outcome, an error code from the registry, a model name from the loaded
 // manifests, a purpose. Never an image id, a job id, a tenant or anything a client wrote.
+import type { DeliveryAttemptRecord } from '@labelq/webhooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Seconds: a fast stage (decode, per-model inference, S3 round trips) from 1 ms to 30 s. */
@@ -25,6 +26,8 @@ export interface WorkerGaugeSources {
   concurrency(): number;
   /** True once shutdown started. */
   draining(): boolean;
+  /** The circuit breakers (one per dependency: `s3`) and whether each is open (intake paused). */
+  breakers(): readonly { dependency: string; open: boolean }[];
 }
 
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
@@ -46,7 +49,7 @@ export function createWorkerMetrics() {
     /** Attempts by outcome: completed, reused (result document reused for an unchanged ETag), retried, failed, abandoned. */
     jobs: new Counter({
       name: 'labelq_worker_jobs_total',
-      help: 'Job attempts by outcome: completed, reused, retried (failed, will run again), failed (for good), abandoned (shutdown deadline)',
+      help: 'Job attempts by outcome: completed, reused, retried (failed, will run again), failed (for good), abandoned (shutdown deadline), requeued (handed back during a dependency outage, attempt not spent)',
       labelNames: ['outcome'] as const,
       registers,
     }),
@@ -120,6 +123,34 @@ export function createWorkerMetrics() {
       buckets: WAIT_BUCKETS,
       registers,
     }),
+    webhookDeliveries: new Counter({
+      name: 'labelq_worker_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by outcome (delivered, retrying, dead: failed for good, skipped: endpoint disabled or gone) and event type',
+      labelNames: ['outcome', 'event_type'] as const,
+      registers,
+    }),
+    webhookRequest: new Histogram({
+      name: 'labelq_worker_webhook_request_duration_seconds',
+      help: "One webhook POST, connect to the receiver's answer (or the timeout), by outcome",
+      labelNames: ['outcome'] as const,
+      buckets: STAGE_BUCKETS,
+      registers,
+    }),
+    webhookDelivery: new Histogram({
+      name: 'labelq_worker_webhook_delivery_seconds',
+      help: 'From the event to its successful delivery, retries included, by event type',
+      labelNames: ['event_type'] as const,
+      buckets: WAIT_BUCKETS,
+      registers,
+    }),
+    /** Records one webhook delivery attempt (the webhooks worker's `onAttempt`). */
+    webhookAttempt(a: DeliveryAttemptRecord): void {
+      metrics.webhookDeliveries.inc({ outcome: a.outcome, event_type: a.type });
+      if (a.requestMs !== undefined)
+        metrics.webhookRequest.observe({ outcome: a.outcome }, a.requestMs / 1000);
+      if (a.outcome === 'delivered')
+        metrics.webhookDelivery.observe({ event_type: a.type }, a.sinceEventMs / 1000);
+    },
     /** Connects the gauges to the runtime's live state (read at scrape time). */
     observe(s: WorkerGaugeSources): void {
       sources.current = s;
@@ -152,6 +183,17 @@ export function createWorkerMetrics() {
   gauge('labelq_worker_concurrency', 'WORKER_CONCURRENCY: jobs this process runs at most', (s) =>
     s.concurrency(),
   );
+  new Gauge({
+    name: 'labelq_worker_circuit_breaker_open',
+    help: '1 while the circuit breaker of a dependency (s3) is open: S3 is unreachable and the worker takes no jobs',
+    labelNames: ['dependency'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const b of sources.current?.breakers() ?? [])
+        this.set({ dependency: b.dependency }, b.open ? 1 : 0);
+    },
+  });
   gauge('labelq_worker_draining', '1 while the worker shuts down (finishing in-flight jobs)', (s) =>
     s.draining() ? 1 : 0,
   );

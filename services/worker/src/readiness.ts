@@ -2,6 +2,7 @@ import type { Config } from '@labelq/config';
 import type { InferencePool } from '@labelq/inference';
 import { createWorkerConnection } from '@labelq/queue';
 import type { ObjectStore } from '@labelq/storage';
+import type { CircuitBreaker } from './circuit-breaker.ts';
 import type { WorkerReadinessCheck } from './http.ts';
 
 export interface ReadinessDeps {
@@ -9,11 +10,14 @@ export interface ReadinessDeps {
   pool: InferencePool;
   store: ObjectStore;
   isDraining(): boolean;
+  /** Dependency breakers: while one is open the worker takes no work, so it is not ready. */
+  breakers?: readonly CircuitBreaker[];
 }
 
 /**
  * The worker's readiness: pool threads up with models loaded, Redis answering, the results bucket reachable,
- * not draining. Redis is pinged on a connection of its own without an offline queue, so an outage answers at
+ * not draining, no circuit breaker open (`breaker:s3`: intake is paused until S3 answers a probe, whatever
+ * the results bucket answers this instant). Redis is pinged on a connection of its own without an offline queue, so an outage answers at
  * once instead of queueing pings behind the BullMQ connection's reconnects. `close()` ends that connection.
  */
 export function readinessChecks(d: ReadinessDeps): {
@@ -50,6 +54,20 @@ export function readinessChecks(d: ReadinessDeps): {
       },
     },
     { name: 's3', check: () => d.store.checkBucket(d.config.s3.bucket) },
+    ...(d.breakers ?? []).map((b) => ({
+      name: `breaker:${b.name}`,
+      check: () => {
+        const open = b.opened;
+        return open === undefined
+          ? Promise.resolve()
+          : Promise.reject(
+              new Error(
+                `circuit open since ${open.at.toISOString()} (${open.cause.code}: ${open.cause.message}): ` +
+                  'taking no jobs until a probe succeeds',
+              ),
+            );
+      },
+    })),
   ];
   return { checks, close: async () => void (await probe.quit().catch(() => probe.disconnect())) };
 }

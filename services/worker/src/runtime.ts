@@ -123,7 +123,8 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
 
     // Tenant policies, the review queue, webhook events and the webhooks worker (deliveries never run on the
     // classify worker's slots: their own queue, worker and connection).
-    const workflow = await createWorkerWorkflow(config, policy, log);
+    const metrics = deps.metrics ?? createWorkerMetrics();
+    const workflow = await createWorkerWorkflow(config, policy, log, (a) => metrics.webhookAttempt(a));
     owned.push(() => workflow.close());
 
     const indexRole = await startIndexRole(config, conn, log);
@@ -132,7 +133,6 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
     // Aborted when the shutdown deadline abandons in-flight jobs: their S3 requests stop and they write no
     // failure document (another worker re-runs them once their locks expire).
     const abandon = new AbortController();
-    const metrics = deps.metrics ?? createWorkerMetrics();
     const jobState = { active: 0 };
     let closing: Promise<boolean> | undefined;
     metrics.observe({
@@ -143,6 +143,7 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
       activeJobs: () => jobState.active,
       concurrency: () => config.worker.concurrency,
       draining: () => closing !== undefined,
+      breakers: () => [{ dependency: s3Breaker.name, open: s3Breaker.state === 'open' }],
     });
     // S3 outage breaker: a failure that is part of an outage (a HeadBucket probe fails too) pauses intake and
     // hands the job back without spending an attempt; probes with backoff resume intake when S3 answers. The
@@ -232,7 +233,13 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
       onFinished: batchFinishedHook(workflow.hooks),
     });
     if (batchRole !== undefined) owned.push(() => batchRole.close());
-    const readiness = readinessChecks({ config, pool, store, isDraining: () => closing !== undefined });
+    const readiness = readinessChecks({
+      config,
+      pool,
+      store,
+      isDraining: () => closing !== undefined,
+      breakers: [s3Breaker],
+    });
     owned.push(() => readiness.close());
     void worker.run().catch((err: unknown) => log.error({ err }, 'worker stopped with an error'));
     await worker.waitUntilReady();

@@ -1,7 +1,13 @@
 import type { Config } from '@labelq/config';
 import { ReviewQueue, TenantPolicies, TenantPolicyStore, type ModerationPolicy } from '@labelq/moderation';
 import { createWorkerConnection } from '@labelq/queue';
-import { createWebhookQueue, createWebhookWorker, WebhookEvents, WebhookStore } from '@labelq/webhooks';
+import {
+  createWebhookQueue,
+  createWebhookWorker,
+  WebhookEvents,
+  WebhookStore,
+  type DeliveryAttemptRecord,
+} from '@labelq/webhooks';
 import type { Logger } from 'pino';
 import type { WorkerWorkflow } from './workflow.ts';
 
@@ -20,6 +26,7 @@ export async function createWorkerWorkflow(
   config: Config,
   fallback: ModerationPolicy,
   logger: Logger,
+  onDeliveryAttempt?: (attempt: DeliveryAttemptRecord) => void,
 ): Promise<WorkerWorkflowRuntime> {
   const redis = createWorkerConnection(config.redis.url);
   redis.on('error', (err) => logger.debug({ err: err.message }, 'workflow redis error'));
@@ -35,6 +42,7 @@ export async function createWorkerWorkflow(
     queue,
     store,
     logger: logger.child({ component: 'webhooks' }),
+    ...(onDeliveryAttempt !== undefined ? { onAttempt: onDeliveryAttempt } : {}),
   });
   await webhooksWorker.worker.waitUntilReady();
   return {
