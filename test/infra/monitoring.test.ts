@@ -1,5 +1,5 @@
 // infra/monitoring: every metric the alert rules and the Grafana dashboard query is one labelq exports (or
-// prom-client's defaults, or the results index's, named here), and every alert links a runbook that exists.
+// prom-client's defaults), and every alert links a runbook that exists.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -21,9 +21,6 @@ function exported(): Set<string> {
   }
   return names;
 }
-
-/** Emitted by the results index, not by this repository's metric modules. */
-const OTHER_FEATURES = new Set(['labelq_index_backlog_jobs']);
 
 function metricNames(expr: string): string[] {
   return [...expr.matchAll(/\b((?:labelq|nodejs|process)_[a-z0-9_]+)/g)].map((m) => m[1]!);
@@ -49,20 +46,22 @@ describe('infra/monitoring', () => {
     (_n, rule) => {
       const names = metricNames(rule.expr);
       expect(names.length).toBeGreaterThan(0);
-      expect(names.filter((n) => !known.has(n) && !OTHER_FEATURES.has(n))).toEqual([]);
+      expect(names.filter((n) => !known.has(n))).toEqual([]);
       expect(['page', 'warning', 'info']).toContain(rule.labels.severity);
       expect(rule.annotations.runbook_url).toBe(`docs/operations.md#${rule.alert.toLowerCase()}`);
       expect(operations).toContain(`### ${rule.alert}\n`);
     },
   );
 
-  it('covers backlog age, failure rate, stalled jobs and index lag', () => {
+  it('covers backlog age, failure rate, stalled jobs, index lag, an S3 outage and dead webhooks', () => {
     const all = rules.map((r) => r.expr).join('\n');
     for (const m of [
       'labelq_queue_oldest_waiting_age_seconds',
       'labelq_worker_job_failures_total',
       'labelq_worker_stalled_jobs_total',
       'labelq_index_backlog_jobs',
+      'labelq_worker_circuit_breaker_open',
+      'labelq_worker_webhook_deliveries_total',
     ]) {
       expect(all).toContain(m);
     }

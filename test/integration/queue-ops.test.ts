@@ -6,6 +6,7 @@ import { KeyStore, OpenJobs } from '@labelq/access';
 import { buildApp, createApiStorage } from '@labelq/api';
 import { loadConfig, type Config } from '@labelq/config';
 import type { QueueDepth, Scope, StoredJobPayload } from '@labelq/contracts';
+import { INDEXER_GROUP, outcomeKeys } from '@labelq/index';
 import { createInferencePool, type InferencePool } from '@labelq/inference';
 import { classifyJob } from '@labelq/queue';
 import { createObjectStore, type ObjectStore } from '@labelq/storage';
@@ -174,6 +175,45 @@ describe('GET /v1/queue/depth', () => {
     const res = await call(method, path, await key(scopes), method === 'POST' ? {} : undefined);
     expect(res.status).toBe(status);
     if (status === 403) expect(res.code).toBe('insufficient_scope');
+  });
+
+  it('reports the results index backlog: outcomes not yet read or not yet committed by an indexer', async () => {
+    // An installation with an index whose indexer is not running (INDEXER_ENABLED=false): workers still record
+    // each final document in the outcome stream, and nothing takes them out.
+    const { config, queue, url } = await stack({
+      DATABASE_URL: 'postgresql://127.0.0.1:5432/test',
+      INDEXER_ENABLED: 'false',
+    });
+    inspect = createObjectStore(config.s3, s3.client);
+    const photos = ['astronaut', 'coffee'] as const;
+    for (const n of photos) await inspect.putObject(BUCKET, `index/${n}.jpg`, readPhoto(n));
+    await runtime(config);
+    const jobs = photos.map((n) => s3Job(BUCKET, `index/${n}.jpg`, MODELS));
+    await queue.addBulk(jobs.map((j) => classifyJob(config, j)));
+    for (const j of jobs) expect((await waitForJob(queue, j.id)).state).toBe('completed');
+    const backlog = async () => sample(await scrape(`${url}/metrics`), 'labelq_index_backlog_jobs', {});
+    // No indexer has made its consumer group yet: everything in the stream.
+    expect(await backlog()).toBe(2);
+    expect(sample(await scrape(`${url}/metrics`), 'labelq_index_overflowed_jobs', {})).toBe(0);
+
+    // An indexer reads one entry (pending until its Postgres commit), then acknowledges it.
+    const { stream } = outcomeKeys(config.redis.keyPrefix);
+    await redis.xgroup('CREATE', stream, INDEXER_GROUP, '0');
+    const read = (await redis.xreadgroup(
+      'GROUP',
+      INDEXER_GROUP,
+      'test',
+      'COUNT',
+      1,
+      'STREAMS',
+      stream,
+      '>',
+    )) as [string, [string, string[]][]][] | null;
+    const entryId = read?.[0]?.[1][0]?.[0];
+    expect(entryId).toBeDefined();
+    expect(await backlog()).toBe(2);
+    await redis.xack(stream, INDEXER_GROUP, entryId!);
+    expect(await backlog()).toBe(1);
   });
 
   it("a tenant's admin cannot grant queue-wide scopes; an operator can", async () => {

@@ -126,7 +126,18 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.get('/docs/json', { schema: { hide: true } }, () => app.swagger());
 
   // First: its onResponse hook must time every route registered after it.
-  installHttpMetrics(app, deps.metrics ?? createApiMetrics({ queue: deps.queue, timeoutMs }));
+  const { config } = deps;
+  installHttpMetrics(
+    app,
+    deps.metrics ??
+      createApiMetrics({
+        queue: deps.queue,
+        timeoutMs,
+        ...(config.index.databaseUrl !== undefined
+          ? { index: { keyPrefix: config.redis.keyPrefix, maxEntries: config.index.streamMaxEntries } }
+          : {}),
+      }),
+  );
   healthRoutes(app, deps.readiness ?? [], timeoutMs);
   await app.register(v1Routes, { prefix: '/v1', deps, timeoutMs });
   await app.register(uiPlugin, { prefix: '/ui', queue: deps.queue, keys: deps.keys });

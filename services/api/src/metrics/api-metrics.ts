@@ -1,7 +1,9 @@
 // Every Prometheus metric the API exports, in one place (other features add theirs here). Names follow
 // Prometheus conventions (`labelq_` prefix, base units in the name). Labels are bounded: a route template (never
 // the path a client sent), a method, a status code, a purpose, a queue state. Never an id or a tenant.
+import { indexBacklog } from '@labelq/index';
 import { queueDepth, type ClassifyQueue } from '@labelq/queue';
+import type { Redis } from 'ioredis';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { withDeadline } from '../timeout.ts';
 
@@ -13,6 +15,12 @@ export interface ApiMetricsOptions {
   queue: ClassifyQueue;
   /** Deadline of the scrape's Redis read, ms. */
   timeoutMs: number;
+  /**
+   * The results index's outcome stream (REDIS_KEY_PREFIX, INDEX_STREAM_MAX_ENTRIES), when the installation
+   * runs the index (DATABASE_URL set): the `labelq_index_*` gauges. Default: none (no series, so the
+   * LabelqIndexLag alert stays silent where there is no index).
+   */
+  index?: { keyPrefix: string; maxEntries: number };
 }
 
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;
@@ -61,20 +69,53 @@ export function createApiMetrics(o: ApiMetricsOptions) {
     help: '1 while the queue is paused (workers take no new jobs)',
     registers: [],
   });
+  const indexBacklogJobs = new Gauge({
+    name: 'labelq_index_backlog_jobs',
+    help: 'Finished jobs not yet in the results index: read by no indexer yet, or read and not yet committed',
+    registers: [],
+  });
+  const indexOverflowed = new Gauge({
+    name: 'labelq_index_overflowed_jobs',
+    help: 'Finished jobs refused by the full outcome stream since the last reindex: the index misses them until `labelq reindex`',
+    registers: [],
+  });
+  // Registered while Redis answers (and removed while it does not), by name: prom-client's type hides it.
+  const scraped = new Map<Gauge<string>, string>([
+    [jobs, 'labelq_queue_jobs'],
+    [depth, 'labelq_queue_depth_jobs'],
+    [oldest, 'labelq_queue_oldest_waiting_age_seconds'],
+    [paused, 'labelq_queue_paused'],
+    ...(o.index === undefined
+      ? []
+      : ([
+          [indexBacklogJobs, 'labelq_index_backlog_jobs'],
+          [indexOverflowed, 'labelq_index_overflowed_jobs'],
+        ] as const)),
+  ]);
   const queueGauges = [jobs, depth, oldest, paused];
-  const QUEUE_GAUGES = [
-    'labelq_queue_jobs',
-    'labelq_queue_depth_jobs',
-    'labelq_queue_oldest_waiting_age_seconds',
-    'labelq_queue_paused',
-  ];
   let queueRegistered = false;
 
   /** Reads the queue into the gauges before a scrape. */
   async function refreshQueue(): Promise<void> {
     try {
-      const d = await withDeadline(() => queueDepth(o.queue), o.timeoutMs, 'queue_unavailable', 'Redis');
+      const read = async () => {
+        const index = o.index;
+        if (index === undefined) return { d: await queueDepth(o.queue), backlog: undefined };
+        // The queue's connection: the outcome stream lives in the same Redis.
+        const redis = (await o.queue.client) as unknown as Redis;
+        const [d, backlog] = await Promise.all([
+          queueDepth(o.queue),
+          indexBacklog(redis, index.keyPrefix, index.maxEntries),
+        ]);
+        return { d, backlog };
+      };
+      const { d, backlog } = await withDeadline(read, o.timeoutMs, 'queue_unavailable', 'Redis');
       for (const g of queueGauges) g.reset();
+      if (backlog !== undefined) {
+        // Unread plus read-but-uncommitted; before the first indexer made its group, everything in the stream.
+        indexBacklogJobs.set(backlog.lag === null ? backlog.entries : backlog.lag + backlog.pending);
+        indexOverflowed.set(backlog.overflowed);
+      }
       for (const [purpose, p] of Object.entries(d.byPurpose)) {
         jobs.set({ state: 'waiting', purpose }, p.waiting);
         jobs.set({ state: 'delayed', purpose }, p.delayed);
@@ -85,11 +126,13 @@ export function createApiMetrics(o: ApiMetricsOptions) {
       if (d.states.waiting > 0) jobs.set({ state: 'waiting', purpose: 'none' }, d.states.waiting);
       depth.set(d.depth);
       paused.set(d.paused ? 1 : 0);
-      if (!queueRegistered) for (const g of queueGauges) registry.registerMetric(g);
+      if (!queueRegistered) for (const g of scraped.keys()) registry.registerMetric(g);
       queueRegistered = true;
       up.set(1);
     } catch {
-      if (queueRegistered) for (const name of QUEUE_GAUGES) registry.removeSingleMetric(name);
+      if (queueRegistered) {
+        for (const name of scraped.values()) registry.removeSingleMetric(name);
+      }
       queueRegistered = false;
       up.set(0);
     }
