@@ -1,13 +1,16 @@
-// `pnpm bench:redis-scale [--workers 1,2,4,8] [--jobs N] [--concurrency C] [--work-ms MS] [--json]`: how far one
+// `pnpm bench:redis-scale [--workers 1,2,4,8] [--jobs N] [--concurrency C] [--work-ms MS] [--idle-seconds S] [--json]`: how far one
 // Redis goes. A private redis-server (nothing else touches it); per step, N worker processes
 // (scripts/bench/redis-scale-worker.ts: labelq's BullMQ settings, a trivial model that sleeps --work-ms) drain
 // --jobs jobs that were enqueued as the API does (addBulk of 100 with labelq's job options, open-job
 // reservations). Measured from Redis itself: CPU seconds (INFO cpu: used_cpu_user + used_cpu_sys of the server)
-// and commands (INFO commandstats) per job, for enqueueing and for processing, and the jobs/s reached.
+// and commands (INFO commandstats) per job, for enqueueing and for processing, and the jobs/s reached; then,
+// with the queue empty and the workers still connected, what an idle fleet costs Redis per worker and second
+// (blocking waits for new jobs, stalled-job checks, lock renewals: the floor a large fleet pays doing nothing).
 // Run it under `flock /tmp/labelq-bench.lock` on shared machines.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { OpenJobs } from '@labelq/access';
@@ -24,6 +27,7 @@ const { values } = parseArgs({
     jobs: { type: 'string', default: '4000' },
     concurrency: { type: 'string', default: '6' },
     'work-ms': { type: 'string', default: '20' },
+    'idle-seconds': { type: 'string', default: '10' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -81,6 +85,12 @@ function spawnWorker(): Promise<ChildProcess> {
   });
 }
 
+// Redis's own background cost (serverCron, our INFO calls) with no worker connected: subtracted from idle.
+const b0 = await snapshot();
+const bt0 = performance.now();
+await new Promise((r) => setTimeout(r, 3000));
+const baselineCpuPerSecond = ((await snapshot()).cpu - b0.cpu) / ((performance.now() - bt0) / 1000);
+
 const rows = [];
 let n = 0;
 for (const workers of steps) {
@@ -122,6 +132,11 @@ for (const workers of steps) {
   }
   const seconds = (performance.now() - t0) / 1000;
   const p1 = await snapshot();
+  const idleSeconds = Number(values['idle-seconds']);
+  const i0 = performance.now();
+  await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+  const i1 = await snapshot();
+  const idleWall = (performance.now() - i0) / 1000;
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(children.map((c) => once(c, 'exit')));
   const processCpuUs = ((p1.cpu - p0.cpu) * 1e6) / jobsPerStep;
@@ -139,6 +154,13 @@ for (const workers of steps) {
       commandsPerJob: +((p1.calls - p0.calls) / jobsPerStep).toFixed(2),
       redisCpuShare: +((p1.cpu - p0.cpu) / seconds).toFixed(3),
     },
+    idle: {
+      seconds: +idleWall.toFixed(1),
+      redisCpuUsPerWorkerSecond: Math.round(
+        (((i1.cpu - p1.cpu) / idleWall - baselineCpuPerSecond) * 1e6) / workers,
+      ),
+      commandsPerWorkerSecond: +((i1.calls - p1.calls) / idleWall / workers).toFixed(2),
+    },
   });
 }
 await queue.obliterate({ force: true }).catch(() => undefined);
@@ -148,6 +170,8 @@ await redisServer.stop();
 
 const out = {
   machine: machineInfo(),
+  loadAverage: loadavg().map((l) => +l.toFixed(2)),
+  baselineRedisCpuUsPerSecond: Math.round(baselineCpuPerSecond * 1e6),
   date: new Date().toISOString(),
   workMs: Number(values['work-ms']),
   rows,
@@ -156,14 +180,16 @@ if (values.json) {
   process.stdout.write(`${JSON.stringify(out)}\n`);
 } else {
   process.stdout.write(
-    'workers  conc  jobs/s  enqueue µs/job  enqueue cmds/job  process µs/job  process cmds/job  redis CPU\n',
+    'workers  conc  jobs/s  enqueue µs/job  enqueue cmds/job  process µs/job  process cmds/job  redis CPU' +
+      '  idle µs/worker/s  idle cmds/worker/s\n',
   );
   for (const r of rows) {
     process.stdout.write(
       `${String(r.workers).padStart(7)}  ${String(r.concurrency).padStart(4)}  ${String(r.jobsPerSecond).padStart(6)}  ` +
         `${String(r.enqueue.redisCpuUsPerJob).padStart(14)}  ${String(r.enqueue.commandsPerJob).padStart(16)}  ` +
         `${String(r.process.redisCpuUsPerJob).padStart(14)}  ${String(r.process.commandsPerJob).padStart(16)}  ` +
-        `${(r.process.redisCpuShare * 100).toFixed(0).padStart(8)}%\n`,
+        `${(r.process.redisCpuShare * 100).toFixed(0).padStart(8)}%  ` +
+        `${String(r.idle.redisCpuUsPerWorkerSecond).padStart(16)}  ${String(r.idle.commandsPerWorkerSecond).padStart(18)}\n`,
     );
   }
 }
