@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { KeyStore } from '@labelq/access';
 import { startApi, type ApiServer } from '@labelq/api';
 import { loadConfig, type Config } from '@labelq/config';
-import type { StoredJobPayload } from '@labelq/contracts';
+import type { Batch, StoredJobPayload } from '@labelq/contracts';
 import { createClassifyQueue } from '@labelq/queue';
 import { createWorkerRuntime, type WorkerRuntime } from '@labelq/worker';
 import type { Queue } from 'bullmq';
@@ -20,6 +20,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPhoto, repoRoot } from '../fixtures/index.ts';
 import { testEnv, testRedisUrl, uniqueName } from '../helpers/env.ts';
+import { putTinyImages } from '../helpers/batch-stack.ts';
 import { waitForJob } from '../helpers/jobs.ts';
 import { startLocalS3, type LocalS3 } from '../helpers/s3.ts';
 
@@ -123,6 +124,19 @@ async function classify(name: 'astronaut' | 'chelsea'): Promise<string> {
   return id;
 }
 
+/** A fresh browser context signed in with `key` through the login form; page errors are collected. */
+async function signIn(key: string) {
+  const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  const page = await ctx.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${base}/ui/login`);
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((url) => url.pathname !== '/ui/login');
+  return { ctx, page, errors };
+}
+
 describe('/ui in Chromium', () => {
   it('signs in with a key, shows the overview, and a classified photo with its detection boxes and labels', async () => {
     const id = await classify('astronaut');
@@ -218,13 +232,7 @@ describe('/ui in Chromium', () => {
       expect((await waitForJob(queue, ids[name], 60_000)).state).toBe('completed');
     }
 
-    const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-    const page = await ctx.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${base}/ui/login`);
-    await page.getByLabel('API key').fill(keys.reviewer);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    const { ctx, page, errors } = await signIn(keys.reviewer);
     // A review-only key lands on the queue, and the nav offers it.
     await page.waitForURL(`${base}/ui/reviews`);
     expect(await page.getByRole('link', { name: 'Review queue' }).getAttribute('aria-current')).toBe('page');
@@ -281,6 +289,77 @@ describe('/ui in Chromium', () => {
     expect((await reviewerGet('/v1/ui/overview')).status).toBe(403);
     expect(errors).toEqual([]);
     await ctx.close();
+  });
+
+  it('lists batches and follows one live (SSE) until its progress bar is full', async () => {
+    const IMAGES = 30;
+    const prefix = `${run}/batch-src/`;
+    await putTinyImages(s3, BUCKET, prefix, IMAGES);
+    // The classify queue held: the batch lists and queues everything, and the page watches it run from 0.
+    await queue.pause();
+    const asViewer = { authorization: `Bearer ${keys.viewer}` };
+    try {
+      const created = await fetch(`${base}/v1/batches`, {
+        method: 'POST',
+        headers: { ...asViewer, 'content-type': 'application/json' },
+        body: JSON.stringify({ source: { bucket: BUCKET, prefix }, models: ['nsfw-mobilenet-v2'] }),
+      });
+      expect(created.status).toBe(202);
+      const { id } = (await created.json()) as { id: string };
+      await expect
+        .poll(
+          async () =>
+            ((await (await fetch(`${base}/v1/batches/${id}`, { headers: asViewer })).json()) as Batch).counts
+              .queued,
+          { timeout: 30_000 },
+        )
+        .toBe(IMAGES);
+
+      const { ctx, page, errors } = await signIn(keys.viewer);
+      await page.getByRole('link', { name: 'Batches' }).click();
+      await page.waitForURL(`${base}/ui/batches`);
+      const row = page.locator(`tr[data-id="${id}"]`);
+      expect(await row.locator('td').allTextContents()).toEqual([
+        `${BUCKET}/${prefix}`,
+        'running',
+        `0 / ${IMAGES}`,
+        expect.stringMatching(/\d/) as unknown as string,
+      ]);
+      await row.getByRole('link', { name: id }).click();
+      await page.waitForURL(`${base}/ui/batches/${id}`);
+      const bar = page.getByRole('progressbar', { name: 'Progress' });
+      await expect.poll(() => page.locator('#live').textContent()).toBe('(live)');
+      expect(await bar.getAttribute('max')).toBe(String(IMAGES));
+      expect(await page.locator('#progress-text').textContent()).toMatch(
+        new RegExp(`^0 of ${IMAGES} items done \\(0 failed\\)`),
+      );
+      await page.screenshot({ path: join(SHOTS, 'batch-running.png'), fullPage: true });
+      // Everything from here on arrives over the event stream: the page is not reloaded (the marker stays).
+      await page.evaluate(
+        `window.__seen = []; window.__marker = 'same page';
+         new MutationObserver(() => window.__seen.push(document.getElementById('progress').value))
+           .observe(document.getElementById('progress'), { attributes: true });`,
+      );
+      await queue.resume();
+      await page.locator('main[data-status="completed"]').waitFor({ timeout: 90_000 });
+      expect(await page.getByRole('status').textContent()).toBe('Batch completed.');
+      expect(await bar.evaluate((b) => (b as unknown as { value: number }).value)).toBe(IMAGES);
+      expect(await page.locator('#progress-text').textContent()).toMatch(
+        new RegExp(`^${IMAGES} of ${IMAGES} items done \\(0 failed\\)`),
+      );
+      expect(await page.evaluate('window.__marker')).toBe('same page');
+      expect((await page.evaluate<number[]>('window.__seen')).at(-1)).toBe(IMAGES);
+      // The stream ended with the batch: no reconnecting.
+      expect(await page.locator('#live').textContent()).toBe('');
+      await page.screenshot({ path: join(SHOTS, 'batch-done.png'), fullPage: true });
+
+      await page.getByRole('link', { name: 'All batches' }).click();
+      expect(await row.locator('td').nth(2).textContent()).toBe(`${IMAGES} / ${IMAGES}`);
+      expect(errors).toEqual([]);
+      await ctx.close();
+    } finally {
+      await queue.resume();
+    }
   });
 
   it('opens bull-board for an operator key only', async () => {

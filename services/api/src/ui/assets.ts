@@ -229,7 +229,125 @@ async function reviews() {
   await load();
 }
 
-const run = { login, overview, gallery, reviews }[page];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Follows a Server-Sent Events stream with fetch rather than EventSource: EventSource cannot send the key's
+ * Authorization header, and putting the key (or a token) in the URL would leave it in access logs and history.
+ * Reconnects with Last-Event-ID after a dropped connection; ends on 204 or when onEvent returns true.
+ */
+async function follow(path, onEvent, onState) {
+  let lastId;
+  for (;;) {
+    const headers = { authorization: 'Bearer ' + key(), accept: 'text/event-stream' };
+    if (lastId) headers['last-event-id'] = lastId;
+    try {
+      const res = await fetch(path, { headers });
+      if (res.status === 401) return signOut();
+      if (res.status === 204) return;
+      if (!res.ok) {
+        const message = (await res.json().catch(() => ({}))).error?.message || res.statusText;
+        // A client error (no such batch, no scope) does not go away by asking again.
+        if (res.status < 500) return onState('failed', new Error(message));
+        throw new Error(message);
+      }
+      onState('live');
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+        buffer += chunk.value.replace(/\r\n?/g, '\n');
+        const blocks = buffer.split('\n\n');
+        buffer = blocks.pop();
+        for (const block of blocks) {
+          const fields = { data: [] };
+          for (const line of block.split('\n')) {
+            const m = /^([a-z]+): ?(.*)$/.exec(line);
+            if (!m) continue;
+            if (m[1] === 'data') fields.data.push(m[2]); else fields[m[1]] = m[2];
+          }
+          if (fields.data.length === 0) continue;
+          if (fields.id !== undefined) lastId = fields.id;
+          if (onEvent({ id: fields.id, event: fields.event, data: JSON.parse(fields.data.join('\n')) })) return;
+        }
+      }
+      onState('reconnecting', new Error('the stream ended'));
+    } catch (e) {
+      onState('reconnecting', e);
+    }
+    await sleep(2000);
+  }
+}
+
+function batchSource(b) {
+  return b.source.bucket + '/' + (b.source.manifestKey !== undefined ? b.source.manifestKey + ' (manifest)' : b.source.prefix);
+}
+
+/** Items finished and the number there is to finish (undefined while the listing has not queued anything yet). */
+function batchProgress(b) {
+  const done = b.counts.completed + b.counts.failed;
+  return { done, total: b.counts.queued > 0 ? b.counts.queued : undefined };
+}
+
+async function batches() {
+  await header();
+  const { batches: list } = await api('/v1/batches?limit=50');
+  status(list.length ? list.length + ' batches' : 'No batches for this tenant yet.');
+  document.querySelector('#batches-table tbody').replaceChildren(...list.map((b) => {
+    const p = batchProgress(b);
+    return el('tr', { 'data-id': b.id },
+      el('th', { scope: 'row' }, el('a', { href: '/ui/batches/' + encodeURIComponent(b.id) }, el('code', {}, b.id))),
+      el('td', {}, batchSource(b)), el('td', {}, b.status),
+      el('td', {}, p.total === undefined ? '–' : p.done + ' / ' + p.total),
+      el('td', {}, el('time', { datetime: b.createdAt }, new Date(b.createdAt).toLocaleString())));
+  }));
+}
+
+const rows = (table, entries) =>
+  document.querySelector(table + ' tbody').replaceChildren(...(entries.length ? entries.map(([k, v]) =>
+    el('tr', {}, el('th', { scope: 'row' }, k), el('td', {}, v))) : [el('tr', {}, el('td', { colspan: 2 }, 'none'))]));
+
+function showBatch(b) {
+  document.getElementById('main').dataset.status = b.status;
+  document.getElementById('batch-status').textContent = b.status + (b.dryRun ? ' (dry run)' : '');
+  const p = batchProgress(b);
+  const bar = document.getElementById('progress');
+  if (p.total === undefined) { bar.removeAttribute('value'); bar.removeAttribute('max'); }
+  else { bar.max = p.total; bar.value = p.done; }
+  const rate = b.imagesPerSecond ? ', ' + b.imagesPerSecond.toFixed(1) + ' images/s' : '';
+  const eta = b.etaSeconds !== null && b.status === 'running' ? ', about ' + age(b.etaSeconds) + ' left' : '';
+  document.getElementById('progress-text').textContent = p.total === undefined
+    ? 'Listing the source: ' + b.counts.discovered + ' objects found so far.'
+    : p.done + ' of ' + p.total + ' items done (' + b.counts.failed + ' failed)' + rate + eta + '.';
+  rows('#counts', Object.entries(b.counts));
+  rows('#failed-by-code', Object.entries(b.failedByCode));
+  rows('#skipped-by-reason', Object.entries(b.skippedByReason));
+  const d = [['Source', batchSource(b)], ['Models', b.models.join(', ')], ['Purpose', b.purpose], ['Mode', b.mode],
+    ['Created', b.createdAt], ['Started', b.startedAt], ['Finished', b.finishedAt],
+    ['Error', b.error && b.error.code + ': ' + b.error.message]].filter(([, v]) => v);
+  document.getElementById('details').replaceChildren(...d.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+}
+
+async function batch() {
+  await header();
+  const id = decodeURIComponent(location.pathname.split('/').pop());
+  document.getElementById('batch-id').textContent = id;
+  document.title = 'Batch ' + id + ' · labelq';
+  showBatch(await api('/v1/batches/' + encodeURIComponent(id)));
+  const live = document.getElementById('live');
+  await follow('/v1/batches/' + encodeURIComponent(id) + '/events', (e) => {
+    showBatch(e.data);
+    // Status changes are announced; progress is not (the bar and its text carry it), to keep screen readers calm.
+    if (e.event === 'status') status('Batch ' + e.data.status + '.');
+    return ['completed', 'cancelled', 'failed'].includes(e.data.status);
+  }, (state, e) => {
+    live.textContent = state === 'live' ? '(live)'
+      : state === 'reconnecting' ? '(reconnecting: ' + e.message + ')' : '(no live updates: ' + e.message + ')';
+    if (state === 'failed') status('Could not follow the batch: ' + e.message);
+  });
+  if (live.textContent === '(live)') live.textContent = '';
+}
+
+const run = { login, overview, gallery, batches, batch, reviews }[page];
 if (page !== 'login' && !key()) location.assign('/ui/login');
 else if (run) run().catch((e) => status('Could not load: ' + e.message));
 `;
@@ -256,6 +374,8 @@ th, td { padding: .25rem .5rem; border-bottom: 1px solid #8883; text-align: righ
 .review dt { font-weight: 600; } .review dd { margin: 0; overflow-wrap: anywhere; } .reasons { margin: 0; padding-left: 1.1rem; }
 .actions { display: flex; gap: .5rem; } .actions .allow { border: 2px solid var(--ok); } .actions .block { border: 2px solid var(--bad); }
 @media (max-width: 40rem) { .review { grid-template-columns: 1fr; } }
+progress { width: 100%; height: 1.4rem; } .batch-status { font-weight: 700; text-transform: capitalize; }
+.details { display: grid; grid-template-columns: max-content 1fr; gap: .2rem .8rem; } .details dt { font-weight: 600; } .details dd { margin: 0; overflow-wrap: anywhere; }
 .decision.block { color: var(--bad); } .decision.allow { color: var(--ok); }
 label { display: block; font-weight: 600; } input { font: inherit; padding: .4rem; width: 100%; max-width: 30rem; box-sizing: border-box; }
 button { font: inherit; padding: .3rem .8rem; cursor: pointer; } .error { color: var(--bad); } .help { font-size: .9rem; opacity: .8; }

@@ -2,11 +2,13 @@
 // fills from the `/v1` API with the key the login stored in sessionStorage. No build step, no framework:
 // a handful of pages do not need one, and the CSP can forbid inline scripts and styles.
 
-export type UiPage = 'overview' | 'gallery' | 'reviews' | 'login';
+export type UiPage = 'overview' | 'gallery' | 'batches' | 'batch' | 'reviews' | 'login';
 
 const TITLES: Record<UiPage, string> = {
   overview: 'Overview',
   gallery: 'Results',
+  batches: 'Batches',
+  batch: 'Batch',
   reviews: 'Review queue',
   login: 'Sign in',
 };
@@ -15,11 +17,14 @@ function nav(current: UiPage): string {
   if (current === 'login') return '';
   const link = (page: UiPage, href: string, scope?: string) =>
     `<li${scope !== undefined ? ` data-needs-scope="${scope}" hidden` : ''}><a href="${href}"` +
-    `${page === current ? ' aria-current="page"' : ''}>${TITLES[page]}</a></li>`;
+    // A batch's page is inside Batches.
+    `${page === current || (page === 'batches' && current === 'batch') ? ' aria-current="page"' : ''}>` +
+    `${TITLES[page]}</a></li>`;
   return `<nav aria-label="Main">
     <ul>
       ${link('overview', '/ui/')}
       ${link('gallery', '/ui/gallery')}
+      ${link('batches', '/ui/batches', 'read')}
       ${link('reviews', '/ui/reviews', 'review')}
       <li data-needs-scope="operator" hidden><a href="/ui/queues/">Raw queue (bull-board)</a></li>
     </ul>
@@ -60,6 +65,28 @@ const BODIES: Record<UiPage, string> = {
   gallery: `<h1>Recent results</h1>
     <p id="status" role="status" aria-live="polite"></p>
     <ul id="gallery" class="gallery"></ul>`,
+  batches: `<h1>Batches</h1>
+    <p id="status" role="status" aria-live="polite"></p>
+    <table id="batches-table"><caption>This tenant's batches, newest first</caption>
+      <thead><tr><th scope="col">Batch</th><th scope="col">Source</th><th scope="col">Status</th>
+      <th scope="col">Progress</th><th scope="col">Created</th></tr></thead>
+      <tbody></tbody></table>`,
+  batch: `<p><a href="/ui/batches">All batches</a></p>
+    <h1>Batch <code id="batch-id"></code></h1>
+    <p id="status" role="status" aria-live="polite"></p>
+    <section aria-labelledby="progress-h" class="card">
+      <h2 id="progress-h">Progress</h2>
+      <p><span id="batch-status" class="batch-status"></span> <span id="live" class="help"></span></p>
+      <progress id="progress" aria-labelledby="progress-h" aria-describedby="progress-text"></progress>
+      <p id="progress-text"></p>
+      <table id="counts"><caption>Items</caption><tbody></tbody></table>
+    </section>
+    <section aria-labelledby="details-h" class="card">
+      <h2 id="details-h">Details</h2>
+      <dl id="details" class="details"></dl>
+      <table id="failed-by-code"><caption>Failed items by error code</caption><tbody></tbody></table>
+      <table id="skipped-by-reason"><caption>Skipped items by reason</caption><tbody></tbody></table>
+    </section>`,
   reviews: `<h1 id="reviews-h" tabindex="-1">Review queue</h1>
     <p>Images the moderation policy sent to a person, oldest first. Allow or block each one: the decision is
       recorded in its result document and on the source object's tag, and sent as a <code>review.decided</code>

@@ -35,7 +35,7 @@ function presentedKey(request: FastifyRequest): string | undefined {
 }
 
 /**
- * `/ui`: the dashboard (overview, recent results with their boxes, the review queue), server-rendered shells filled by one small
+ * `/ui`: the dashboard (overview, recent results with their boxes, batches with live progress, the review queue), server-rendered shells filled by one small
  * script from the `/v1` API with the key the login keeps in sessionStorage; and bull-board at `/ui/queues/` for
  * raw queue inspection, for `operator` keys only. bull-board's pages and their XHRs cannot carry a key from
  * sessionStorage, so it asks with HTTP Basic authentication (the key as the password), which the browser then
@@ -46,6 +46,9 @@ export const uiPlugin: FastifyPluginAsync<UiOptions> = async (app, { queue, keys
     ['/', 'overview'],
     ['/gallery', 'gallery'],
     ['/reviews', 'reviews'],
+    ['/batches', 'batches'],
+    // One shell for every batch: the script reads the id from the path.
+    ['/batches/:id', 'batch'],
     ['/login', 'login'],
   ] as const) {
     app.get(path, { schema: { hide: true } }, (_request, reply) =>
