@@ -337,4 +337,28 @@ describe('upserts', () => {
     await upsertDocuments(db.pool, [doc(SPECS[0]!)], { replace: 'always' });
     expect((await search.getImage('acme', id(1)))?.labels.map((l) => l.label)).toEqual(['dog', 'dog']);
   });
+
+  it('replace the labels of updated images and insert those of new ones, in one mixed batch', async () => {
+    const labelsOf = async (n: number, tenant = 'acme') =>
+      (await search.getImage(tenant, id(n)))?.labels.map((l) => `${l.model}:${l.label}`).sort();
+    // Image 2 gets a newer outcome with other labels, image 20 is new, image 3 is re-delivered unchanged.
+    const before3 = await labelsOf(3);
+    await upsertDocuments(db.pool, [
+      doc({ ...SPECS[1]!, minute: 40, labels: [['gamma', 'fox', 0.6]] }),
+      doc({
+        n: 20,
+        minute: 41,
+        labels: [
+          ['alpha', 'owl', 0.4],
+          ['beta', 'owl', 0.5],
+        ],
+      }),
+      doc(SPECS[2]!),
+    ]);
+    expect(await labelsOf(2)).toEqual(['gamma:fox']);
+    expect(await labelsOf(20)).toEqual(['alpha:owl', 'beta:owl']);
+    expect(await labelsOf(3)).toEqual(before3);
+    // The other tenant's image with the same labels is untouched by acme's upserts.
+    expect(await labelsOf(6, 'other')).toEqual(['alpha:dog']);
+  });
 });

@@ -14,6 +14,7 @@ import {
   type ClassifyJob,
   type StoredJobPayload,
 } from '@labelq/contracts';
+import { sampleResultDocument } from '@labelq/contracts/testing';
 import {
   dropDatabase,
   ensureDatabase,
@@ -23,7 +24,15 @@ import {
   type ResolvedRedis,
 } from '@labelq/dev-services';
 import { createInferencePool, type InferencePool } from '@labelq/inference';
-import { createIndexPool, indexBacklog, migrate, reindex, SearchService, type Pool } from '@labelq/index';
+import {
+  createIndexPool,
+  indexBacklog,
+  migrate,
+  reindex,
+  SearchService,
+  upsertDocuments,
+  type Pool,
+} from '@labelq/index';
 import { createObjectStore, type ObjectStore } from '@labelq/storage';
 import { createWorkerRuntime, type WorkerRuntime } from '@labelq/worker';
 import type { Queue } from 'bullmq';
@@ -233,7 +242,9 @@ describe('results index (worker -> outcome stream -> indexer -> Postgres)', () =
       });
       expect(result).toMatchObject({ indexed: jobs.length, invalid: 0, deleted: 0 });
       expect(await dump(rebuilt)).toEqual(live);
-      // One tenant's reindex into the live index changes nothing and deletes nothing of the others.
+      // One tenant's reindex into the live index deletes that tenant's row no S3 document backs, with its
+      // labels, and changes nothing else.
+      await upsertDocuments(pool, [sampleResultDocument('img_stray', { tenant: 'acme' })]);
       const again = await reindex({
         pool,
         store,
@@ -241,7 +252,7 @@ describe('results index (worker -> outcome stream -> indexer -> Postgres)', () =
         resultsPrefix: config.s3.resultsPrefix,
         tenant: 'acme',
       });
-      expect(again).toMatchObject({ indexed: 4, deleted: 0 });
+      expect(again).toMatchObject({ indexed: 4, deleted: 1 });
       expect(await dump(pool)).toEqual(live);
     } finally {
       await rebuilt.end();

@@ -88,10 +88,18 @@ export async function reindex(options: ReindexOptions): Promise<ReindexResult> {
   await Promise.all(inFlight);
   await flush();
 
-  const del = await pool.query(
-    `DELETE FROM labelq.images WHERE indexed_at < $1::timestamptz ${options.tenant !== undefined ? 'AND tenant = $2' : ''}`,
+  // Images and their labels in one statement (labels have no foreign key, see migration 0002): an image the live
+  // indexer rewrote meanwhile has a newer indexed_at and is kept, with its labels.
+  const del = await pool.query<{ deleted: string }>(
+    `WITH gone AS (
+       DELETE FROM labelq.images WHERE indexed_at < $1::timestamptz ${options.tenant !== undefined ? 'AND tenant = $2' : ''}
+       RETURNING tenant, id
+     ), labels AS (
+       DELETE FROM labelq.labels l USING gone WHERE l.tenant = gone.tenant AND l.image_id = gone.id
+     )
+     SELECT count(*) AS deleted FROM gone`,
     options.tenant !== undefined ? [startedAt, options.tenant] : [startedAt],
   );
-  result.deleted = del.rowCount ?? 0;
+  result.deleted = Number(del.rows[0]?.deleted ?? 0);
   return result;
 }

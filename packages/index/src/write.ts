@@ -83,7 +83,7 @@ SELECT ${select.join(', ')}, clock_timestamp()
 FROM unnest(${unnest.join(', ')}) AS t(${names.join(', ')})
 ON CONFLICT (tenant, id) DO UPDATE SET ${updates.join(', ')}, indexed_at = clock_timestamp()
 ${replace === 'newer' ? 'WHERE labelq.images.finished_at <= EXCLUDED.finished_at' : ''}
-RETURNING tenant, id`;
+RETURNING tenant, id, (xmax = 0) AS inserted`;
 }
 
 const SQL = { newer: upsertImagesSql('newer'), always: upsertImagesSql('always') };
@@ -125,17 +125,20 @@ export async function upsertDocuments(
   let failed: unknown;
   try {
     await client.query('BEGIN');
-    const written = await client.query<{ tenant: string; id: string }>(
+    const written = await client.query<{ tenant: string; id: string; inserted: boolean }>(
       SQL[options.replace ?? 'newer'],
       columns,
     );
-    const keys = new Set(written.rows.map((r) => `${r.tenant}\0${r.id}`));
-    const replaced = batch.filter((b) => keys.has(`${b.image.tenant}\0${b.image.id}`));
+    // xmax = 0: the row is new, so it has no labels to delete (the common case: a first outcome).
+    const fresh = new Set<string>();
+    const updated = new Set<string>();
+    for (const r of written.rows) (r.inserted ? fresh : updated).add(`${r.tenant}\0${r.id}`);
+    const key = (b: IndexRows): string => `${b.image.tenant}\0${b.image.id}`;
+    const replaced = batch.filter((b) => fresh.has(key(b)) || updated.has(key(b)));
     if (replaced.length > 0) {
-      await client.query(DELETE_LABELS, [
-        replaced.map((b) => b.image.tenant),
-        replaced.map((b) => b.image.id),
-      ]);
+      const stale = replaced.filter((b) => updated.has(key(b)));
+      if (stale.length > 0)
+        await client.query(DELETE_LABELS, [stale.map((b) => b.image.tenant), stale.map((b) => b.image.id)]);
       const l: unknown[][] = Array.from({ length: 9 }, () => []);
       for (const { image, labels } of replaced)
         for (const label of labels) {
