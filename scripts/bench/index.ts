@@ -1,6 +1,7 @@
-// `pnpm bench:index [--rows N] [--queries N] [--keep]`: the results index at scale. Ingests N synthetic result
-// documents (default 1,000,000: 90 % one tenant, the rest nine others) through the same upsertDocuments the
-// indexer uses, in batches of 1000, and reports rows/s; then p50/p99 latency of the label, text and
+// `pnpm bench:index [--rows N] [--queries N] [--writers N] [--keep]`: the results index at scale. Ingests N
+// synthetic result documents (default 1,000,000: 90 % one tenant, the rest nine others) through the same
+// upsertDocuments the indexer uses, in batches of 1000 with `--writers` (default 2: one per worker on a
+// two-core machine) transactions in flight, and reports rows/s; then p50/p99 latency of the label, text and
 // near-duplicate queries of the search API (SearchService, so the same SQL), each over `--queries` random
 // instances, plus EXPLAIN (ANALYZE, BUFFERS) of one of each (written to .bench/index-explain.txt).
 //
@@ -11,6 +12,7 @@
 //
 // Postgres: TEST_POSTGRES_URL / 127.0.0.1:5432 when it answers, else a private cluster; a database of its own,
 // dropped at the end unless --keep. Run it under `flock /tmp/labelq-bench.lock` on shared machines.
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,12 +32,14 @@ const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '1000000' },
     queries: { type: 'string', default: '200' },
+    writers: { type: 'string', default: '2' },
     keep: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 });
 const ROWS = Number(values.rows);
 const QUERIES = Number(values.queries);
+const WRITERS = Number(values.writers);
 const BATCH = 1000;
 
 /** A small deterministic PRNG (mulberry32): the same data on every run. */
@@ -66,6 +70,10 @@ function flipBits(hash: string, count: number): string {
   return v.toString(16).padStart(16, '0');
 }
 
+/** Image ids are content hashes in labelq, so they arrive in random order (not appended at an index's end). */
+const imageId = (n: number): string =>
+  `img_${createHash('sha256').update(String(n)).digest('hex').slice(0, 32)}`;
+
 const MODEL = { name: 'bench-net', version: '1', sha256: '0'.repeat(64) };
 const OCR = { name: 'bench-ocr', version: '1', sha256: '0'.repeat(64) };
 const T0 = Date.UTC(2026, 0, 1);
@@ -85,7 +93,7 @@ function syntheticDoc(n: number, previousHash: string | undefined): ResultDocume
   const doc: ResultDocument = {
     status: 'completed',
     schemaVersion: RESULT_SCHEMA_VERSION,
-    id: `img_${n.toString(16).padStart(32, '0')}`,
+    id: imageId(n),
     tenant,
     source: { bucket: 'bench', key: `photos/${n}.jpg`, etag: `"${n}"`, bytes: 100_000 + n },
     image: { format: 'jpeg', width: 1024, height: 768 },
@@ -171,6 +179,7 @@ try {
   const t0 = performance.now();
   let previous: string | undefined;
   let n = 0;
+  const inFlight = new Set<Promise<void>>();
   while (n < ROWS) {
     const docs = [];
     for (let i = 0; i < BATCH && n < ROWS; i++, n++) {
@@ -178,9 +187,17 @@ try {
       previous = d.properties?.phash;
       docs.push(d);
     }
-    await upsertDocuments(pool, docs);
-    if (n % 100_000 === 0) log(`  ${n} rows, ${Math.round(n / ((performance.now() - t0) / 1000))} rows/s`);
+    // Up to WRITERS batches in flight (as WRITERS workers' indexers would be), the next one generated meanwhile.
+    const done = n;
+    const p: Promise<void> = upsertDocuments(pool, docs).then(() => {
+      inFlight.delete(p);
+      if (done % 100_000 === 0)
+        log(`  ${done} rows, ${Math.round(done / ((performance.now() - t0) / 1000))} rows/s`);
+    });
+    inFlight.add(p);
+    if (inFlight.size >= WRITERS) await Promise.race(inFlight);
   }
+  await Promise.all(inFlight);
   const ingestSeconds = (performance.now() - t0) / 1000;
   await pool.query('VACUUM ANALYZE labelq.images');
   await pool.query('VACUUM ANALYZE labelq.labels');
@@ -195,12 +212,11 @@ try {
   for (let i = 0; i < QUERIES + 5; i++) {
     let k = Math.floor(rand() * ROWS);
     if (k % 10 === 0) k++; // the main tenant's
-    ids.push(`img_${k.toString(16).padStart(32, '0')}`);
+    ids.push(imageId(k));
   }
   // Images that have a planted near copy (image n % 1000 === 2 copies image n - 1, both the main tenant's).
   const planted: string[] = [];
-  for (let k = 1001; k < ROWS && planted.length < 50; k += 1000)
-    planted.push(`img_${k.toString(16).padStart(32, '0')}`);
+  for (let k = 1001; k < ROWS && planted.length < 50; k += 1000) planted.push(imageId(k));
   const results = [
     await timeQueries('label (common label, minConfidence 0.8, 50 per page)', (i) =>
       search.searchImages(
@@ -284,7 +300,12 @@ try {
     postgres: (await pool.query<{ v: string }>('SHOW server_version')).rows[0]!.v,
     rows: ROWS,
     labelRows: Number(labelRows),
-    ingest: { seconds: Math.round(ingestSeconds), rowsPerSecond: Math.round(ROWS / ingestSeconds) },
+    ingest: {
+      seconds: Math.round(ingestSeconds),
+      rowsPerSecond: Math.round(ROWS / ingestSeconds),
+      writers: WRITERS,
+      batch: BATCH,
+    },
     sizes: Object.fromEntries(sizes.rows.map((r) => [r.name, r.size])),
     queries: results,
     plantedCopiesFound: `${found.filter((c) => c > 0).length}/${found.length}`,
