@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectTaggingCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { KeyStore } from '@labelq/access';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -83,6 +84,8 @@ beforeAll(async () => {
         LOG_LEVEL: 'info',
         // The receiver only (its port): other loopback targets stay refused.
         WEBHOOK_ALLOWED_HOSTS: `127.0.0.1:${receiver.port}`,
+        // The stack's tenant may send callbackUrl; any other tenant may not.
+        CALLBACK_URL_TENANTS: 'default',
         // A short schedule (two retries, then dead-letter) so the test sees the whole life of a delivery.
         WEBHOOK_RETRY_SCHEDULE_MS: '200,400',
         WEBHOOK_TIMEOUT_MS: '2000',
@@ -112,10 +115,18 @@ function auth(extra: Record<string, string> = {}): Record<string, string> {
   return { authorization: `Bearer ${stack.apiKey}`, ...extra };
 }
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: ApiBody }> {
+async function api(
+  method: string,
+  path: string,
+  body?: unknown,
+  key = stack.apiKey,
+): Promise<{ status: number; body: ApiBody }> {
   const res = await fetch(`${stack.apiUrl}${path}`, {
     method,
-    headers: auth(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    headers: {
+      authorization: `Bearer ${key}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   return { status: res.status, body: (await res.json()) as ApiBody };
@@ -509,5 +520,151 @@ describe('live events (SSE)', () => {
       headers: auth({ accept: 'text/event-stream' }),
     });
     expect(res.status).toBe(404);
+  });
+});
+
+describe('per-request callbackUrl', () => {
+  const cbQuery = (path: string): string => `&callbackUrl=${encodeURIComponent(receiver.url(path))}`;
+  const types = (path: string, secret: string, id: string): string[] =>
+    receiver
+      .verified(path, secret)
+      .filter((e) => e.data.id === id)
+      .map((e) => e.type)
+      .sort();
+
+  it('only for tenants the installation allows that turned callbacks on', async () => {
+    const keys = new KeyStore(redis, { prefix: stack.config.redis.keyPrefix });
+    const other = await keys.create({
+      tenant: `cb-${randomUUID().slice(0, 8)}`,
+      scopes: ['submit', 'admin'],
+    });
+    expect((await api('GET', '/v1/callbacks', undefined, other.key)).body).toMatchObject({
+      allowed: false,
+      enabled: false,
+    });
+    const refused = await api('POST', '/v1/callbacks/secret', {}, other.key);
+    expect([refused.status, refused.body.error?.code]).toEqual([403, 'callback_not_allowed']);
+    const job = await api('POST', '/v1/jobs', { key: 'x.jpg', callbackUrl: receiver.url('/cb') }, other.key);
+    expect([job.status, job.body.error?.code]).toEqual([403, 'callback_not_allowed']);
+
+    // Allowed, but off until the tenant creates its secret.
+    await api('DELETE', '/v1/callbacks/secret');
+    expect((await api('GET', '/v1/callbacks')).body).toMatchObject({ allowed: true, enabled: false });
+    const off = await upload(await uniquePhoto('rocket', 90), cbQuery('/cb'));
+    expect([off.status, off.body.error?.code]).toEqual([403, 'callback_not_enabled']);
+  });
+
+  it('signed with the tenant callback secret: uploads, jobs (single and bulk), failures, review, duplicates', async () => {
+    const created = await api('POST', '/v1/callbacks/secret', {});
+    expect(created.status).toBe(201);
+    expect(created.body.secret).toMatch(/^whsec_/);
+    const secret = created.body.secret;
+
+    // The webhook URL rules apply (400 codes), checked before anything is stored.
+    for (const [url, code] of [
+      ['ftp://example.com/x', 'webhook_url_invalid'],
+      ['http://user:pw@example.com/x', 'webhook_url_invalid'],
+      ['http://10.0.0.1/x', 'webhook_url_forbidden'],
+      ['http://169.254.169.254/latest', 'webhook_url_forbidden'],
+      ['http://127.0.0.1:1/x', 'webhook_url_forbidden'],
+    ] as const) {
+      const bad = await upload(await uniquePhoto('rocket', 90), `&callbackUrl=${encodeURIComponent(url)}`);
+      expect([bad.status, bad.body.error?.code], url).toEqual([400, code]);
+    }
+
+    // An upload: image.completed to the callback, verified with the callback secret.
+    const up = await upload(await uniquePhoto('rocket', 91), `${cbQuery('/cb-upload')}&wait=30`);
+    expect(up.status, JSON.stringify(up.body)).toBe(200);
+    await receiver.until(() => types('/cb-upload', secret, up.body.id).length >= 1);
+
+    // A tenant policy that sends everything to review: image.review_required too.
+    await api('PUT', '/v1/policy', { version: 'cb-review', review: { Sexy: 0 } });
+    let review: Awaited<ReturnType<typeof upload>>;
+    try {
+      review = await upload(await uniquePhoto('coffee', 92), `${cbQuery('/cb-review')}&wait=30`);
+    } finally {
+      await api('DELETE', '/v1/policy');
+    }
+    expect(review.body.result?.moderation?.decision).toBe('review');
+    await receiver.until(() => types('/cb-review', secret, review.body.id).length >= 2);
+    expect(types('/cb-review', secret, review.body.id)).toEqual(['image.completed', 'image.review_required']);
+
+    // POST /v1/jobs, bulk form: one callback per item; a missing object fails and says so.
+    const prefix = `cb-src/${randomUUID()}/`;
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: stack.config.s3.bucket,
+        Key: `${prefix}a.jpg`,
+        Body: await uniquePhoto('camera', 93),
+      }),
+    );
+    const bulk = await fetch(`${stack.apiUrl}/v1/jobs`, {
+      method: 'POST',
+      headers: auth({ 'content-type': 'application/json' }),
+      body: JSON.stringify([
+        { key: `${prefix}a.jpg`, models: [MODEL], callbackUrl: receiver.url('/cb-jobs') },
+        { key: `${prefix}missing.jpg`, models: [MODEL], callbackUrl: receiver.url('/cb-fail') },
+      ]),
+    });
+    expect(bulk.status).toBe(202);
+    const { jobs } = (await bulk.json()) as { jobs: { id: string }[] };
+    await receiver.until(
+      () =>
+        types('/cb-jobs', secret, jobs[0]!.id).length >= 1 &&
+        types('/cb-fail', secret, jobs[1]!.id).length >= 1,
+    );
+    expect(types('/cb-jobs', secret, jobs[0]!.id)).toEqual(['image.completed']);
+    expect(types('/cb-fail', secret, jobs[1]!.id)).toEqual(['image.failed']);
+
+    // A duplicate of a completed image: its callback is sent at once from the stored result.
+    const dup = await upload(await uniquePhoto('rocket', 91), cbQuery('/cb-dup'));
+    expect(dup.status).toBe(202);
+    expect(dup.body).toMatchObject({ id: up.body.id, duplicate: true, status: 'completed' });
+    await receiver.until(() => types('/cb-dup', secret, up.body.id).length >= 1);
+    // Callbacks go to their URL only, never to another request's callback.
+    expect(types('/cb-upload', secret, up.body.id)).toEqual(['image.completed']);
+
+    // A duplicate of a job still queued cannot add a callback (the first submission's applies).
+    await queue.pause();
+    try {
+      const photo = await uniquePhoto('rocket', 94);
+      expect((await upload(photo, cbQuery('/cb-first'))).status).toBe(202);
+      const second = await upload(photo, cbQuery('/cb-second'));
+      expect([second.status, second.body.error?.code]).toEqual([409, 'callback_job_in_progress']);
+    } finally {
+      await queue.resume();
+    }
+  }, 120_000);
+});
+
+describe('OpenAPI document', () => {
+  it('lists the workflow and event routes under declared tags', async () => {
+    type Op = { tags?: string[]; summary?: string; responses?: Record<string, { content?: object }> };
+    const doc = (await fetch(`${stack.apiUrl}/docs/json`).then((r) => r.json())) as {
+      tags: { name: string }[];
+      paths: Record<string, Record<string, Op>>;
+    };
+    const expected: [string, string, string][] = [
+      ['/v1/webhooks', 'post', 'webhooks'],
+      ['/v1/webhooks/{id}/deliveries', 'get', 'webhooks'],
+      ['/v1/callbacks/secret', 'post', 'webhooks'],
+      ['/v1/reviews', 'get', 'reviews'],
+      ['/v1/reviews/{id}', 'post', 'reviews'],
+      ['/v1/policy', 'put', 'policy'],
+      ['/v1/images/{id}/events', 'get', 'events'],
+      ['/v1/batches/{id}/events', 'get', 'events'],
+    ];
+    for (const [path, method, tag] of expected) {
+      const op = doc.paths[path]?.[method];
+      expect(op?.tags, `${method} ${path}`).toContain(tag);
+      expect(op?.summary, `${method} ${path}`).toBeTruthy();
+    }
+    expect(doc.paths['/v1/batches/{id}/events']?.get?.responses?.['200']?.content).toHaveProperty(
+      'text/event-stream',
+    );
+    // Every tag a route uses is declared (with its description) at the top of the document.
+    const declared = new Set(doc.tags.map((t) => t.name));
+    const used = Object.values(doc.paths).flatMap((ops) => Object.values(ops).flatMap((op) => op.tags ?? []));
+    expect([...new Set(used)].filter((t) => !declared.has(t))).toEqual([]);
   });
 });

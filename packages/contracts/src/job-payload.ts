@@ -36,8 +36,15 @@ export const jobPayloadV1Schema = z.object({
   submittedAt: z.string(),
 });
 
-/** v2 adds the tenant the job belongs to. */
-export const jobPayloadV2Schema = jobPayloadV1Schema.extend({ v: z.literal(2), tenant: tenantIdSchema });
+/**
+ * v2 adds the tenant the job belongs to, and (optional, added with #10's callbacks; a worker that predates it
+ * ignores it) the request's one-off `callbackUrl`, checked by the API when the job was submitted.
+ */
+export const jobPayloadV2Schema = jobPayloadV1Schema.extend({
+  v: z.literal(2),
+  tenant: tenantIdSchema,
+  callbackUrl: z.string().max(2048).optional(),
+});
 
 /** The payload version this code writes when it needs to (see {@link encodeJobPayload}). */
 export const JOB_PAYLOAD_VERSION = 2;
@@ -71,10 +78,11 @@ export function parseJobPayload(data: unknown): ClassifyJob {
 /**
  * The payload to store for a job: the oldest version that expresses it, so workers one release behind (which
  * read only v1) keep taking jobs while a deploy rolls. A default-tenant job is written as v1; a job of another
- * tenant needs v2, which only an installation with access control (and so workers of this release) produces.
+ * tenant (or with a callbackUrl) needs v2, which only an installation with access control (and so workers of this release) produces.
  */
 export function encodeJobPayload(job: ClassifyJob): StoredJobPayload {
-  if (job.tenant === DEFAULT_TENANT) {
+  // v1 is frozen: a callback needs v2 even for the default tenant.
+  if (job.tenant === DEFAULT_TENANT && job.callbackUrl === undefined) {
     const { tenant: _tenant, v: _v, ...rest } = job;
     return { v: 1, ...rest };
   }

@@ -138,3 +138,22 @@ export const tenantPolicyBodySchema = z.object({
   updatedBy: z.string().optional(),
 });
 export type TenantPolicyBody = z.infer<typeof tenantPolicyBodySchema>;
+
+/**
+ * `GET /v1/callbacks`: whether this tenant may name a per-request `callbackUrl` (`allowed`: the installation's
+ * CALLBACK_URL_TENANTS) and has turned callbacks on (`enabled`: a callback secret exists). Never the secret.
+ */
+export const callbackSettingsSchema = z.object({
+  allowed: z.boolean(),
+  enabled: z.boolean(),
+  /** When the current secret was created. */
+  createdAt: z.string().optional(),
+  /** While the previous secret still signs after a rotation: until when. */
+  previousSecretExpiresAt: z.string().optional(),
+});
+export type CallbackSettings = z.infer<typeof callbackSettingsSchema>;
+
+/** `POST /v1/callbacks/secret`: the new `whsec_...` secret, shown only in this answer. */
+export const createdCallbackSecretSchema = callbackSettingsSchema.extend({
+  secret: z.string().startsWith('whsec_'),
+});

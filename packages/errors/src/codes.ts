@@ -114,10 +114,25 @@ export const ERROR_CODES = {
     message: 'The webhook URL targets a private address',
   },
   webhook_not_found: { status: 404, retryable: false, message: 'No such webhook endpoint' },
+  // The installation does not let this tenant name a callbackUrl (CALLBACK_URL_TENANTS).
   callback_not_allowed: {
     status: 403,
     retryable: false,
     message: 'Per-request callbackUrl is not enabled for this tenant',
+  },
+  // The installation allows callbacks but the tenant has not turned them on (no callback secret yet).
+  callback_not_enabled: {
+    status: 403,
+    retryable: false,
+    message:
+      'Callbacks are off for this tenant: create its callback secret first (POST /v1/callbacks/secret)',
+  },
+  // A callbackUrl on a submission that joins a job another submission queued: that job's callback applies.
+  callback_job_in_progress: {
+    status: 409,
+    retryable: false,
+    message:
+      'The image is already queued or running from another submission; its callbackUrl cannot be added',
   },
   // A delivery attempt that did not get a 2xx (timeout, refused, 5xx, redirect, huge body): retried per schedule.
   webhook_delivery_failed: { status: 502, retryable: true, message: 'The webhook receiver did not accept' },

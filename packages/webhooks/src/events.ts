@@ -78,7 +78,7 @@ export async function enqueueWebhookEvent(queue: WebhookQueue, event: WebhookEve
 /**
  * The producer side most callers want: skips tenants without endpoints (cached per tenant for `cacheMs`,
  * so bulk tagging without webhooks costs no extra Redis work per image), always queues an event that names
- * a `callbackUrl`.
+ * a `callbackUrl` (which is delivered to that URL only).
  */
 export class WebhookEvents {
   readonly #queue: WebhookQueue;

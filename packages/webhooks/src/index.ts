@@ -4,3 +4,5 @@ export * from './store.ts';
 export * from './post.ts';
 export * from './events.ts';
 export * from './worker.ts';
+export * from './image-events.ts';
+export * from './callbacks.ts';

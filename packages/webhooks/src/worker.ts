@@ -42,8 +42,11 @@ export interface WebhookWorkerDeps {
   queue: WebhookQueue;
   store: WebhookStore;
   logger: Logger;
-  /** Signing key for one-off `callbackUrl` deliveries (the tenant's callback secret). */
-  callbackSecret?: (tenant: string) => Promise<string>;
+  /**
+   * The secrets that sign a tenant's one-off `callbackUrl` deliveries (its callback secret, and the previous one
+   * during a rotation's overlap); none when the tenant turned callbacks off. Without it callbacks are not sent.
+   */
+  callbackSecrets?: (tenant: string) => Promise<string[]>;
   /** Told about each delivery attempt (the worker's Prometheus metrics). Default: nobody. */
   onAttempt?: (attempt: DeliveryAttemptRecord) => void;
 }
@@ -69,19 +72,15 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
 
   async function fanOut(job: Job<WebhookEvent>): Promise<number> {
     const event = webhookEventSchema.parse(job.data);
-    const endpoints = await store.subscribed(event.tenant, event.type);
-    const jobs = endpoints.map((ep) => ({
-      name: DELIVER_JOB,
-      data: { event, endpointId: ep.id } satisfies DeliverJobData,
-      opts: deliverOptions(`${event.id}-${ep.id}`),
-    }));
-    if (event.callbackUrl !== undefined) {
-      jobs.push({
-        name: DELIVER_JOB,
-        data: { event },
-        opts: deliverOptions(`${event.id}-callback`),
-      } as never);
-    }
+    // An event naming a callbackUrl goes to that URL only (the tenant's endpoints get their own copy).
+    const jobs: { name: string; data: DeliverJobData; opts: ReturnType<typeof deliverOptions> }[] =
+      event.callbackUrl !== undefined
+        ? [{ name: DELIVER_JOB, data: { event }, opts: deliverOptions(`${event.id}-callback`) }]
+        : (await store.subscribed(event.tenant, event.type)).map((ep) => ({
+            name: DELIVER_JOB,
+            data: { event, endpointId: ep.id },
+            opts: deliverOptions(`${event.id}-${ep.id}`),
+          }));
     if (jobs.length > 0) await queue.addBulk(jobs);
     return jobs.length;
   }
@@ -138,12 +137,16 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
       url = new URL(ep.url);
       secrets = signingSecrets(ep);
     } else {
-      if (event.callbackUrl === undefined || deps.callbackSecret === undefined) {
+      if (event.callbackUrl === undefined || deps.callbackSecrets === undefined) {
         report('skipped');
         throw new UnrecoverableError('webhook_endpoint_disabled: no receiver');
       }
       url = new URL(event.callbackUrl);
-      secrets = [await deps.callbackSecret(event.tenant)];
+      secrets = await deps.callbackSecrets(event.tenant);
+      if (secrets.length === 0) {
+        report('skipped');
+        throw new UnrecoverableError('callback_not_enabled: the tenant turned callbacks off; not sent');
+      }
     }
     const body = JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data });
     const headers = signWebhook(event.id, new Date(), body, secrets);

@@ -108,6 +108,18 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
           description: 'The queue across tenants: depth (scope metrics), operations (scope operator)',
         },
         { name: 'search', description: 'The results index: search, label facets, near duplicates' },
+        { name: 'batches', description: 'Tag every object under an S3 prefix or in a manifest' },
+        {
+          name: 'webhooks',
+          description:
+            'Signed (Standard Webhooks) endpoints, their deliveries, per-request callbacks (scope admin)',
+        },
+        {
+          name: 'reviews',
+          description: 'The review queue: images the model sent to review, human decisions',
+        },
+        { name: 'policy', description: "The tenant's moderation policy (scope admin)" },
+        { name: 'events', description: 'Live Server-Sent Events of images and batches' },
       ],
       components: {
         securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'lq_live_… API key' } },

@@ -378,7 +378,7 @@ export function createProcessor(
         const failure = await writeFailure(deps, job, err, log, progress);
         if (failure !== undefined) await deps.outcomes?.record(failure);
         await release();
-        await afterFailed(deps.workflow, job, tenantOf(job.data), err, log);
+        await afterFailed(deps.workflow, job, err, log);
       }
       const message = encodeFailedReason(err);
       if (!err.retryable) throw new UnrecoverableError(message);

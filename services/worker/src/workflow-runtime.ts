@@ -2,6 +2,7 @@ import type { Config } from '@labelq/config';
 import { ReviewQueue, TenantPolicies, TenantPolicyStore, type ModerationPolicy } from '@labelq/moderation';
 import { createWorkerConnection } from '@labelq/queue';
 import {
+  CallbackSecretStore,
   createWebhookQueue,
   createWebhookWorker,
   WebhookEvents,
@@ -32,6 +33,7 @@ export async function createWorkerWorkflow(
   redis.on('error', (err) => logger.debug({ err: err.message }, 'workflow redis error'));
   const prefix = config.redis.keyPrefix;
   const store = new WebhookStore(redis, prefix);
+  const callbacks = new CallbackSecretStore(redis, prefix);
   const queue = createWebhookQueue(config, redis);
   const cacheMs = config.workflow.tenantPolicyCacheMs;
   const workerConnection = createWorkerConnection(config.redis.url);
@@ -43,6 +45,7 @@ export async function createWorkerWorkflow(
     store,
     logger: logger.child({ component: 'webhooks' }),
     ...(onDeliveryAttempt !== undefined ? { onAttempt: onDeliveryAttempt } : {}),
+    callbackSecrets: (tenant) => callbacks.signing(tenant),
   });
   await webhooksWorker.worker.waitUntilReady();
   return {

@@ -1,4 +1,10 @@
-import type { Batch, ClassifyJob, ResultDocument, WebhookEvent } from '@labelq/contracts';
+import {
+  parseJobPayload,
+  tenantIdSchema,
+  type Batch,
+  type ClassifyJob,
+  type ResultDocument,
+} from '@labelq/contracts';
 import type { LabelqError } from '@labelq/errors';
 import {
   isStaleDecision,
@@ -7,7 +13,13 @@ import {
   type ReviewQueue,
   type TenantPolicies,
 } from '@labelq/moderation';
-import { webhookEvent, type WebhookEvents } from '@labelq/webhooks';
+import {
+  completedImageEvents,
+  failedImageEvent,
+  webhookEvent,
+  type ImageEventTarget,
+  type WebhookEvents,
+} from '@labelq/webhooks';
 import type { Logger } from 'pino';
 import { reusableResult } from './result-document.ts';
 import type { ModelRef } from '@labelq/contracts';
@@ -50,8 +62,9 @@ export function redecidedResult(
   return redecide(doc, policy);
 }
 
-function imageData(doc: ResultDocument): Record<string, unknown> {
-  return { id: doc.id, status: 'completed', links: { self: `/v1/images/${doc.id}` }, result: doc };
+/** The tenant's endpoints and, when the job names one, its callbackUrl: each gets its own copy of an event. */
+function targets(callbackUrl: string | undefined): ImageEventTarget[] {
+  return callbackUrl === undefined ? [{}] : [{}, { callbackUrl }];
 }
 
 /** After a job completed (new, reused or re-decided): file it for review when due, emit its events. */
@@ -63,47 +76,40 @@ export async function afterCompleted(
 ): Promise<void> {
   if (workflow === undefined) return;
   if (doc.moderation !== undefined) await workflow.reviews.sync(data.tenant, doc);
-  const idParts = [doc.id, doc.timings.finishedAt, doc.moderation?.policy ?? ''];
-  const events: WebhookEvent[] = [
-    webhookEvent(data.tenant, 'image.completed', imageData(doc), idParts, {
-      timestamp: doc.timings.finishedAt,
-    }),
-  ];
-  if (doc.moderation?.decision === 'review' && doc.review === undefined) {
-    events.push(
-      webhookEvent(data.tenant, 'image.review_required', imageData(doc), idParts, {
-        timestamp: doc.timings.finishedAt,
-      }),
-    );
-  }
+  const events = targets(data.callbackUrl).flatMap((t) => completedImageEvents(data.tenant, doc, t));
   await workflow.webhooks.emit(...events);
   log.debug({ events: events.map((e) => e.type) }, 'workflow events queued');
+}
+
+/**
+ * Whom a failed job's event goes to. A payload that failed validation (poison) still names its tenant when it
+ * has a valid one, so its failure is told; its callbackUrl is not trusted then.
+ */
+function ownerOf(data: unknown): { tenant: string; callbackUrl?: string | undefined } | undefined {
+  try {
+    const p = parseJobPayload(data);
+    return { tenant: p.tenant, callbackUrl: p.callbackUrl };
+  } catch {
+    const tenant = tenantIdSchema.safeParse((data as { tenant?: unknown } | null)?.tenant);
+    return tenant.success ? { tenant: tenant.data } : undefined;
+  }
 }
 
 /** After a job failed for good: emit `image.failed`. Best effort (the failure itself is already recorded). */
 export async function afterFailed(
   workflow: WorkerWorkflow | undefined,
-  job: { id?: string | undefined; timestamp: number; attemptsMade: number },
-  tenant: string | undefined,
+  job: { id?: string | undefined; timestamp: number; attemptsMade: number; data: unknown },
   err: LabelqError,
   log: Logger,
 ): Promise<void> {
-  if (workflow === undefined || tenant === undefined || job.id === undefined) return;
-  const at = new Date().toISOString();
-  const event = webhookEvent(
-    tenant,
-    'image.failed',
-    {
-      id: job.id,
-      status: 'failed',
-      error: { code: err.code, message: err.message },
-      links: { self: `/v1/images/${job.id}` },
-    },
-    [job.id, String(job.timestamp), String(job.attemptsMade)],
-    { timestamp: at },
-  );
+  const owner = ownerOf(job.data);
+  if (workflow === undefined || job.id === undefined || owner === undefined) return;
+  const { id } = job;
+  const error = { code: err.code, message: err.message };
+  const parts = [id, String(job.timestamp), String(job.attemptsMade)];
+  const events = targets(owner.callbackUrl).map((t) => failedImageEvent(owner.tenant, id, error, parts, t));
   await workflow.webhooks
-    .emit(event)
+    .emit(...events)
     .catch((e: unknown) => log.warn({ err: e }, 'could not queue image.failed'));
 }
 

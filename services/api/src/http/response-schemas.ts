@@ -25,3 +25,9 @@ export const modelListResponse = openapi(modelListSchema);
 
 /** The 4xx/5xx entries every route documents. */
 export const errorResponses = { '4xx': errorResponse, '5xx': errorResponse } as const;
+
+/** The 200 of a Server-Sent Events route, for the OpenAPI document (events are described in the route's text). */
+export const eventStreamResponse = {
+  description: 'text/event-stream',
+  content: { 'text/event-stream': { schema: { type: 'string' } } },
+} as const;

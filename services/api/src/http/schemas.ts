@@ -50,11 +50,25 @@ export const metadataStringSchema = z
   })
   .pipe(metadataObjectSchema);
 
+/**
+ * A one-off receiver of this request's image events (#10): allowed only for tenants the installation lets
+ * (`CALLBACK_URL_TENANTS`) that turned callbacks on (`POST /v1/callbacks/secret`); checked like webhook URLs.
+ */
+export const callbackUrlSchema = z
+  .string()
+  .min(1)
+  .max(2048)
+  .describe(
+    'Receiver of image.completed / image.failed / image.review_required for this image, signed with the ' +
+      "tenant's callback secret (Standard Webhooks)",
+  );
+
 /** Options of `POST /v1/images`, from the query string or multipart fields; any other name is refused. */
 export const uploadOptionsSchema = z.strictObject({
   models: modelsSchema.optional(),
   purpose: purposeSchema.default('tagging'),
   metadata: metadataStringSchema.optional(),
+  callbackUrl: callbackUrlSchema.optional(),
 });
 export type UploadOptions = z.output<typeof uploadOptionsSchema>;
 
@@ -99,6 +113,7 @@ export const jobItemSchema = z.strictObject({
   models: modelsSchema.optional(),
   purpose: purposeSchema.default('tagging'),
   metadata: metadataObjectSchema.optional(),
+  callbackUrl: callbackUrlSchema.optional(),
   /** Re-run even when a completed result exists (the source object may have changed). Default false. */
   force: z
     .boolean()

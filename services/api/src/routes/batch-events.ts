@@ -10,7 +10,7 @@ import { LabelqError } from '@labelq/errors';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { BatchApiDeps } from '../batch/deps.ts';
-import { errorResponses } from '../http/response-schemas.ts';
+import { errorResponses, eventStreamResponse } from '../http/response-schemas.ts';
 import { parseOrThrow, zodJsonSchema } from '../http/validation.ts';
 import { withDeadline } from '../timeout.ts';
 import type { BatchEventHub } from '../workflow/batch-events.ts';
@@ -58,7 +58,7 @@ export function batchEventRoutes(
         summary: 'Live status and progress of a batch (text/event-stream; ends after the batch ends)',
         description: DESCRIPTION,
         params: zodJsonSchema(params),
-        response: errorResponses,
+        response: { 200: eventStreamResponse, ...errorResponses },
       },
     },
     async (request, reply) => {

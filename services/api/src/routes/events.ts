@@ -2,7 +2,7 @@ import { isImageId, type ImageStatusBody } from '@labelq/contracts';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
-import { errorResponses } from '../http/response-schemas.ts';
+import { errorResponses, eventStreamResponse } from '../http/response-schemas.ts';
 import { parseOrThrow, zodJsonSchema } from '../http/validation.ts';
 import { notFound, readImageStatus, readJobSnapshot } from '../status.ts';
 import { withDeadline } from '../timeout.ts';
@@ -40,10 +40,10 @@ export function eventRoutes(app: FastifyInstance, deps: ApiDeps, wf: ApiWorkflow
       sse: 'only',
       config: { scope: 'read' },
       schema: {
-        tags: ['images'],
+        tags: ['images', 'events'],
         summary: 'Live status of an image (text/event-stream; ends after completed or failed)',
         params: zodJsonSchema(params),
-        response: errorResponses,
+        response: { 200: eventStreamResponse, ...errorResponses },
       },
     },
     async (request, reply) => {

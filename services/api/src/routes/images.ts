@@ -25,6 +25,7 @@ import { UploadBudget } from '../upload/budget.ts';
 import { receiveUpload } from '../upload/receive.ts';
 import { readWait } from '../workflow/wait.ts';
 import { waitForImage } from '../workflow/wait-result.ts';
+import { checkCallbackUrl } from '../workflow/callbacks.ts';
 import { z } from 'zod';
 
 /** The upload's query string: its options, and `wait` (seconds to wait for the answer, #10). */
@@ -51,6 +52,10 @@ export const uploadBodyDoc = {
           models: { type: 'string', description: 'Comma-separated model names (or repeat the field)' },
           purpose: { type: 'string', enum: ['tagging', 'moderation'] },
           metadata: { type: 'string', description: 'A JSON object of at most 4 KB, echoed in the result' },
+          callbackUrl: {
+            type: 'string',
+            description: "One-off receiver of this image's events (tenants with callbacks on)",
+          },
         },
       },
     },
@@ -129,6 +134,10 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
     }
     const models = resolveModels(options.models, modelNames);
     const { tenant } = request.principal;
+    const callbackUrl =
+      options.callbackUrl === undefined
+        ? undefined
+        : await checkCallbackUrl(deps, tenant, options.callbackUrl);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const id = uploadImageId(tenant, sha256, models);
     // Under the tenant's own prefix: the same bytes from two tenants are two objects.
@@ -143,6 +152,7 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
       purpose: options.purpose,
       origin: 'upload',
       metadata: options.metadata,
+      callbackUrl,
     });
     let stored = false;
     const accepted = await submit(deps, [{ job, force: false }], timeoutMs, {

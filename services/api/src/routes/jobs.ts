@@ -7,6 +7,15 @@ import { parseOrThrow, zodJsonSchema } from '../http/validation.ts';
 import { acceptedResponse, bulkAcceptedResponse, errorResponses } from '../http/response-schemas.ts';
 import { submit, type Submission } from '../submit/flow.ts';
 import { assertSourceAllowed, newJob, resolveModels } from '../submit/job.ts';
+import { checkCallbackUrl } from '../workflow/callbacks.ts';
+
+/** Names the offending item of a bulk request (nothing is queued). */
+function itemError(err: unknown, index: number, body: unknown): unknown {
+  if (err instanceof LabelqError && Array.isArray(body)) {
+    return new LabelqError(err.code, `[${index}]: ${err.message}`, { details: { ...err.details, index } });
+  }
+  return err;
+}
 
 /** `POST /jobs` (under `/v1`): classify objects already in an allowed bucket, one or up to 1000 at once. */
 export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number): void {
@@ -35,12 +44,21 @@ export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number
     },
     async (request, reply) => {
       const items = parseOrThrow(jobsBodySchema, request.body, 'body');
+      const { tenant } = request.principal;
+      const callbacks = await Promise.all(
+        items.map((item, index) =>
+          item.callbackUrl === undefined
+            ? undefined
+            : checkCallbackUrl(deps, tenant, item.callbackUrl).catch((err: unknown) => {
+                throw itemError(err, index, request.body);
+              }),
+        ),
+      );
       const submissions = items.map((item, index): Submission => {
         const bucket = item.bucket ?? config.s3.bucket;
         try {
           assertSourceAllowed(config, request.principal, bucket, item.key);
           const models = resolveModels(item.models, modelNames);
-          const { tenant } = request.principal;
           const job = newJob({
             tenant,
             id: objectImageId(tenant, bucket, item.key, models),
@@ -50,16 +68,11 @@ export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number
             purpose: item.purpose,
             origin: 's3',
             metadata: item.metadata,
+            callbackUrl: callbacks[index],
           });
           return { job, force: item.force };
         } catch (err) {
-          // Name the offending item of a bulk request; nothing is queued.
-          if (err instanceof LabelqError && Array.isArray(request.body)) {
-            throw new LabelqError(err.code, `[${index}]: ${err.message}`, {
-              details: { ...err.details, index },
-            });
-          }
-          throw err;
+          throw itemError(err, index, request.body);
         }
       });
       const accepted = await submit(deps, submissions, timeoutMs, { log: request.log });

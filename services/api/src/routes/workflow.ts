@@ -2,6 +2,7 @@ import sseModule, { type SSEPluginOptions } from '@fastify/sse';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { ApiDeps } from '../deps.ts';
 import { batchEventRoutes } from './batch-events.ts';
+import { callbackRoutes } from './callbacks.ts';
 import { eventRoutes } from './events.ts';
 import { policyRoutes } from './policy.ts';
 import { reviewRoutes } from './reviews.ts';
@@ -20,6 +21,7 @@ export async function workflowRoutes(app: FastifyInstance, deps: ApiDeps, timeou
   if (wf === undefined) return;
   await app.register(sse, { heartbeatInterval: SSE_HEARTBEAT_MS });
   webhookRoutes(app, wf);
+  callbackRoutes(app, deps, wf);
   reviewRoutes(app, deps, wf);
   policyRoutes(app, wf);
   eventRoutes(app, deps, wf, timeoutMs);

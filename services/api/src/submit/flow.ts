@@ -7,6 +7,7 @@ import { loadDocument, readJobSnapshot, selfLink, type DocumentLog, type JobSnap
 import { withDeadline } from '../timeout.ts';
 import { decide, type Existing } from './decide.ts';
 import { findRaceLosses } from './race.ts';
+import { sendCompletedCallback } from '../workflow/callbacks.ts';
 
 /** One image to submit. */
 export interface Submission {
@@ -50,7 +51,12 @@ export async function submit(
     if (!seen) unique.set(s.job.id, s);
     else {
       const job = s.job.purpose === 'moderation' ? s.job : seen.job;
-      unique.set(s.job.id, { job, force: seen.force || s.force });
+      // One job, one callback: the first one named.
+      const callbackUrl = seen.job.callbackUrl ?? s.job.callbackUrl;
+      unique.set(s.job.id, {
+        job: { ...job, ...(callbackUrl !== undefined ? { callbackUrl } : {}) },
+        force: seen.force || s.force,
+      });
     }
   }
 
@@ -65,10 +71,23 @@ export async function submit(
   const toReplace: string[] = [];
   const toPromote: Job<StoredJobPayload>[] = [];
   const racePromote: string[] = [];
+  const completedCallbacks: ClassifyJob[] = [];
   for (const [id, { job, force }] of unique) {
     const found = existing.get(id);
     const decision = decide(found, { purpose: job.purpose, force });
     if (decision.action === 'duplicate') {
+      if (job.callbackUrl !== undefined) {
+        // Refused before anything changes; a completed image's callback is sent from its stored result.
+        if (decision.status !== 'completed') {
+          throw new LabelqError(
+            'callback_job_in_progress',
+            `Image ${id} is already ${decision.status} from another submission: its callbackUrl (if any) ` +
+              'applies; send this one again once it has finished, or subscribe a webhook endpoint',
+            { details: { id, status: decision.status } },
+          );
+        }
+        completedCallbacks.push(job);
+      }
       answers.set(id, { status: decision.status, duplicate: true });
       if (decision.promote && found?.snapshot) toPromote.push(found.snapshot.job);
       continue;
@@ -127,6 +146,9 @@ export async function submit(
     );
   }
   if (racePromote.length > 0) await queueOp(() => promoteRaceWinners(deps, racePromote));
+  for (const job of completedCallbacks) {
+    await queueOp(() => sendCompletedCallback(deps, job.tenant, job.id, job.callbackUrl!));
+  }
 
   return submissions.map(({ job }) => ({
     id: job.id,

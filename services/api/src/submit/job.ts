@@ -66,6 +66,8 @@ export function newJob(parts: {
   purpose: Purpose;
   origin: Origin;
   metadata: Record<string, unknown> | undefined;
+  /** Checked already (`checkCallbackUrl` in workflow/callbacks.ts). */
+  callbackUrl?: string | undefined;
 }): ClassifyJob {
   return {
     v: JOB_PAYLOAD_VERSION,
@@ -77,6 +79,7 @@ export function newJob(parts: {
     purpose: parts.purpose,
     origin: parts.origin,
     ...(parts.metadata !== undefined ? { metadata: parts.metadata } : {}),
+    ...(parts.callbackUrl !== undefined ? { callbackUrl: parts.callbackUrl } : {}),
     submittedAt: new Date().toISOString(),
   };
 }

@@ -2,7 +2,13 @@ import type { Config } from '@labelq/config';
 import { BatchStore } from '@labelq/batch';
 import { loadModerationPolicy, ReviewQueue, TenantPolicyStore } from '@labelq/moderation';
 import type { ObjectStore } from '@labelq/storage';
-import { createWebhookQueue, parseAllowedTargets, WebhookEvents, WebhookStore } from '@labelq/webhooks';
+import {
+  CallbackSecretStore,
+  createWebhookQueue,
+  parseAllowedTargets,
+  WebhookEvents,
+  WebhookStore,
+} from '@labelq/webhooks';
 import { Redis as IORedis, type Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ApiWorkflow } from './deps.ts';
@@ -55,6 +61,7 @@ export async function createApiWorkflow(
       jobEvents,
       batchEvents,
       webhooks,
+      callbacks: new CallbackSecretStore(redis, prefix),
       webhookEvents: new WebhookEvents(queue, webhooks, 0),
       allowedTargets,
       reviews: new ReviewQueue(redis, prefix),

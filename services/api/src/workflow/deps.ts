@@ -1,6 +1,6 @@
 import type { ModerationPolicy, ReviewQueue, TenantPolicyStore } from '@labelq/moderation';
 import type { ObjectStore } from '@labelq/storage';
-import type { AllowedTargets, WebhookEvents, WebhookStore } from '@labelq/webhooks';
+import type { AllowedTargets, CallbackSecretStore, WebhookEvents, WebhookStore } from '@labelq/webhooks';
 import type { BatchEventHub } from './batch-events.ts';
 import type { JobEventHub } from './job-events.ts';
 
@@ -11,6 +11,8 @@ export interface ApiWorkflow {
   /** Batch change announcements, one subscription per process: batch SSE. */
   batchEvents: BatchEventHub;
   webhooks: WebhookStore;
+  /** Tenants' callback secrets: per-request `callbackUrl` is on for a tenant that has one. */
+  callbacks: CallbackSecretStore;
   /** Producer of webhook events (the review route's `review.decided`). */
   webhookEvents: WebhookEvents;
   /** WEBHOOK_ALLOWED_HOSTS, parsed. */
