@@ -46,13 +46,14 @@ export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number
       const items = parseOrThrow(jobsBodySchema, request.body, 'body');
       const { tenant } = request.principal;
       const callbacks = await Promise.all(
-        items.map((item, index) =>
-          item.callbackUrl === undefined
-            ? undefined
-            : checkCallbackUrl(deps, tenant, item.callbackUrl).catch((err: unknown) => {
-                throw itemError(err, index, request.body);
-              }),
-        ),
+        items.map(async (item, index) => {
+          if (item.callbackUrl === undefined) return undefined;
+          try {
+            return await checkCallbackUrl(deps, tenant, item.callbackUrl);
+          } catch (err) {
+            throw itemError(err, index, request.body);
+          }
+        }),
       );
       const submissions = items.map((item, index): Submission => {
         const bucket = item.bucket ?? config.s3.bucket;
