@@ -11,6 +11,8 @@ export interface TcpProxy {
   resetNext(n: number): void;
   /** Connections reset so far. */
   readonly resets: number;
+  /** The request line (`PUT /bucket/key?x-id=PutObject HTTP/1.1`) of every HTTP request clients sent, in order. */
+  readonly requests: readonly string[];
   /**
    * Freezes the first connection whose outgoing data matches `pattern`: that data and everything after it is
    * held (not forwarded) until release(); meanwhile the client sees a hung server, even if the server closes
@@ -34,9 +36,68 @@ export interface TcpProxy {
   down(): void;
   /** Ends the outage begun by down(). */
   up(): void;
+  /**
+   * A network partition: nothing passes in either direction, on open connections and on new ones (accepted,
+   * but connected to the server only at heal()), and nothing is closed, so clients see silence, not an error.
+   * What was sent meanwhile is delivered at heal(), as TCP retransmission would once the path is back.
+   */
+  blackhole(): void;
+  /** Ends the partition begun by blackhole() and delivers what was held. */
+  heal(): void;
+  /**
+   * Latency: every byte from the server reaches the client `ms` later (order kept), on open and new
+   * connections, until setLatency(0). Bytes already delayed still arrive at their time.
+   */
+  setLatency(ms: number): void;
+  /**
+   * An HTTP message reset mid-body, once per call: on the next connection whose client data matches `pattern`,
+   * the header block and `afterBodyBytes` bytes of the body pass in `direction` (`response`: the server's answer
+   * to the matching request; `request`: the matching request itself, e.g. an upload), then both sides are reset
+   * (RST). Resolves when the cut happened.
+   */
+  cutWhen(pattern: RegExp, cut: { afterBodyBytes: number; direction: 'request' | 'response' }): Promise<void>;
   /** Forwards what was held and stops holding. */
   release(): void;
   close(): Promise<void>;
+}
+
+/** Counts an HTTP message's bytes for a cut: the header block passes, then `afterBodyBytes` of the body. */
+class BodyCut {
+  #inHeaders = true;
+  #tail = '';
+  #remaining: number;
+  #spent = false;
+  constructor(
+    readonly direction: 'request' | 'response',
+    afterBodyBytes: number,
+    readonly done: () => void,
+  ) {
+    this.#remaining = afterBodyBytes;
+  }
+
+  /** The part of `chunk` that may pass; `cutNow` once the limit is reached (later chunks pass nothing). */
+  take(chunk: Buffer): { pass: Buffer; cutNow: boolean } {
+    if (this.#spent) return { pass: Buffer.alloc(0), cutNow: true };
+    let bodyStart = 0;
+    if (this.#inHeaders) {
+      // The blank line may straddle two chunks: search with the previous chunk's last bytes in front.
+      const text = this.#tail + chunk.toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end < 0) {
+        this.#tail = text.slice(-3);
+        return { pass: chunk, cutNow: false };
+      }
+      this.#inHeaders = false;
+      bodyStart = end + 4 - this.#tail.length;
+    }
+    const body = chunk.length - bodyStart;
+    if (body < this.#remaining) {
+      this.#remaining -= body;
+      return { pass: chunk, cutNow: false };
+    }
+    this.#spent = true;
+    return { pass: chunk.subarray(0, bodyStart + this.#remaining), cutNow: true };
+  }
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
@@ -47,6 +108,16 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let answer: { pattern: RegExp; response: string; times: number } | undefined;
   let trickle: { pattern: RegExp; bytes: number; everyMs: number; matched: () => void } | undefined;
   const held: (() => void)[] = [];
+  let latencyMs = 0;
+  const requests: string[] = [];
+  let partitioned = false;
+  const partitionHeld = new Set<() => void>();
+  const cuts: {
+    pattern: RegExp;
+    afterBodyBytes: number;
+    direction: 'request' | 'response';
+    done: () => void;
+  }[] = [];
 
   let isDown = false;
   const server: Server = createServer((client) => {
@@ -56,22 +127,99 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       client.resetAndDestroy();
       return;
     }
-    const upstream = connect(target.port, target.host);
     sockets.add(client);
+    let upstream: Socket | undefined;
     let frozen = false;
     let upstreamGone = false;
+    let closed = false;
     const queue: Buffer[] = [];
     let slow: { bytes: number; pending: Buffer; timer: NodeJS.Timeout } | undefined;
     let answered = false;
-    client.on('data', (chunk: Buffer) => {
-      if (answered) return;
-      if (answer !== undefined && answer.times > 0 && answer.pattern.test(chunk.toString('latin1'))) {
+    // Partition: what each side sent while partitioned, delivered at heal().
+    const heldUp: Buffer[] = [];
+    const heldDown: Buffer[] = [];
+    // Latency: the server's bytes with the time they may reach the client, in order.
+    const delayed: { due: number; chunk: Buffer }[] = [];
+    let pump: NodeJS.Timeout | undefined;
+    let cut: BodyCut | undefined;
+
+    const end = (): void => {
+      if (closed) return;
+      closed = true;
+      if (slow !== undefined) clearInterval(slow.timer);
+      clearTimeout(pump);
+      partitionHeld.delete(flush);
+      sockets.delete(client);
+      client.destroy();
+      upstream?.destroy();
+    };
+    // Once the last bytes before a cut are flushed: a moment for them to arrive first (an RST sent at once makes
+    // the client's kernel drop what it has not read yet, or report a plain close).
+    const resetSoon = (): void => void setTimeout(reset, 20);
+    const reset = (): void => {
+      const done = cut?.done;
+      cut = undefined;
+      client.resetAndDestroy();
+      upstream?.resetAndDestroy();
+      end();
+      done?.();
+    };
+    const upstreamEnd = (): void => {
+      upstreamGone = true;
+      // A trickled, delayed or partitioned answer is delivered in full first (the server may close its idle
+      // side long before).
+      if (!frozen && slow === undefined && delayed.length === 0 && heldDown.length === 0 && !partitioned)
+        end();
+    };
+    const toClient = (chunk: Buffer): void => {
+      if (cut?.direction === 'response') {
+        const { pass, cutNow } = cut.take(chunk);
+        if (cutNow) {
+          client.write(pass, resetSoon);
+          return;
+        }
+      }
+      if (slow !== undefined) slow.pending = Buffer.concat([slow.pending, chunk]);
+      else client.write(chunk);
+    };
+    const drainDelayed = (): void => {
+      pump = undefined;
+      while (delayed.length > 0 && delayed[0]!.due <= Date.now() && !closed) toClient(delayed.shift()!.chunk);
+      if (delayed.length > 0) pump = setTimeout(drainDelayed, delayed[0]!.due - Date.now());
+      else if (upstreamGone && !frozen && slow === undefined) end();
+    };
+    const fromServer = (chunk: Buffer): void => {
+      if (partitioned) {
+        heldDown.push(chunk);
+        return;
+      }
+      if (latencyMs > 0 || delayed.length > 0) {
+        delayed.push({ due: Date.now() + latencyMs, chunk });
+        pump ??= setTimeout(drainDelayed, delayed[0]!.due - Date.now());
+        return;
+      }
+      toClient(chunk);
+    };
+    const connectUpstream = (): Socket => {
+      const socket = connect(target.port, target.host);
+      socket.on('data', fromServer);
+      socket.on('close', upstreamEnd);
+      socket.on('error', upstreamEnd);
+      return socket;
+    };
+    const fromClient = (chunk: Buffer): void => {
+      if (answered || closed) return;
+      upstream ??= connectUpstream();
+      const text = chunk.toString('latin1');
+      const requestLine = /^[A-Z]+ \S+ HTTP\/1\.[01](?=\r\n)/.exec(text);
+      if (requestLine !== null) requests.push(requestLine[0]);
+      if (answer !== undefined && answer.times > 0 && answer.pattern.test(text)) {
         answered = true;
         answer.times--;
         client.end(answer.response);
         return;
       }
-      if (slow === undefined && trickle !== undefined && trickle.pattern.test(chunk.toString('latin1'))) {
+      if (slow === undefined && trickle !== undefined && trickle.pattern.test(text)) {
         const t = trickle;
         trickle = undefined;
         const state = {
@@ -87,39 +235,48 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         slow = state;
         t.matched();
       }
-      if (!frozen && hold !== undefined && hold.pattern.test(chunk.toString('latin1'))) {
+      if (cut === undefined) {
+        const i = cuts.findIndex((c) => c.pattern.test(text));
+        if (i >= 0) {
+          const [c] = cuts.splice(i, 1);
+          cut = new BodyCut(c!.direction, c!.afterBodyBytes, c!.done);
+        }
+      }
+      if (cut?.direction === 'request') {
+        const { pass, cutNow } = cut.take(chunk);
+        if (cutNow) {
+          upstream.write(pass, resetSoon);
+          return;
+        }
+      }
+      if (!frozen && hold !== undefined && hold.pattern.test(text)) {
         frozen = true;
         const h = hold;
         hold = undefined;
         held.push(() => {
           frozen = false;
           if (upstreamGone) end();
-          else for (const c of queue.splice(0)) upstream.write(c);
+          else for (const c of queue.splice(0)) upstream?.write(c);
         });
         h.matched();
       }
       if (frozen) queue.push(chunk);
       else upstream.write(chunk);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      if (slow !== undefined) slow.pending = Buffer.concat([slow.pending, chunk]);
-      else client.write(chunk);
-    });
-    const end = (): void => {
-      if (slow !== undefined) clearInterval(slow.timer);
-      sockets.delete(client);
-      client.destroy();
-      upstream.destroy();
     };
-    const upstreamEnd = (): void => {
-      upstreamGone = true;
-      // A trickled answer is delivered in full first (the server may close its idle side long before).
-      if (!frozen && slow === undefined) end();
-    };
+    function flush(): void {
+      upstream ??= connectUpstream();
+      for (const c of heldUp.splice(0)) fromClient(c);
+      for (const c of heldDown.splice(0)) fromServer(c);
+      if (upstreamGone) upstreamEnd();
+    }
+    partitionHeld.add(flush);
+    if (!partitioned) upstream = connectUpstream();
+    client.on('data', (chunk: Buffer) => {
+      if (partitioned) heldUp.push(chunk);
+      else fromClient(chunk);
+    });
     client.on('close', end);
-    upstream.on('close', upstreamEnd);
     client.on('error', end);
-    upstream.on('error', upstreamEnd);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -137,9 +294,25 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     up() {
       isDown = false;
     },
+    blackhole() {
+      partitioned = true;
+    },
+    heal() {
+      partitioned = false;
+      for (const flush of [...partitionHeld]) flush();
+    },
+    setLatency(ms) {
+      latencyMs = ms;
+    },
+    cutWhen(pattern, cut) {
+      return new Promise((resolve) => {
+        cuts.push({ pattern, ...cut, done: resolve });
+      });
+    },
     get resets() {
       return resets;
     },
+    requests,
     holdWhen(pattern) {
       return new Promise((resolve) => {
         hold = { pattern, matched: resolve };
