@@ -147,10 +147,14 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
     });
     // S3 outage breaker: a failure that is part of an outage (a HeadBucket probe fails too) pauses intake and
     // hands the job back without spending an attempt; probes with backoff resume intake when S3 answers. The
-    // probe targets the bucket that failed (a source bucket may sit elsewhere than the results bucket).
+    // probe targets the bucket that failed (a source bucket may sit elsewhere than the results bucket). A download
+    // past its deadline (`timeout`) may be an outage too: S3 slower than S3_REQUEST_TIMEOUT_MS fails every job
+    // alike. So the probe gets no longer than a request does: an S3 that cannot answer a HeadBucket within the
+    // deadline of a real request is down for our purposes, and one that can makes the timeout that job's own.
     const s3Breaker = new CircuitBreaker({
       name: 's3',
-      outageCodes: ['storage_unavailable'],
+      outageCodes: ['storage_unavailable', 'timeout'],
+      probeTimeoutMs: Math.min(5000, config.s3.requestTimeoutMs),
       probe: (cause) => {
         const bucket = cause.details?.bucket;
         return store.checkBucket(typeof bucket === 'string' ? bucket : config.s3.bucket);
