@@ -28,6 +28,11 @@ const PHOTOS: PhotoName[] = ['astronaut', 'camera', 'chelsea', 'coffee', 'rocket
 export interface StackOptions {
   /** Redis keeps an append-only file (fsync always) in a temp dir, so a kill -9 and restart loses nothing. */
   aof?: boolean;
+  /**
+   * API and workers reach Redis through a fault proxy too (`redisProxy`), so a scenario can cut or partition
+   * them from Redis while the test's own checks still reach it directly.
+   */
+  redisProxy?: boolean;
   /** Extra environment for API and workers, e.g. `{ JOB_ATTEMPTS: '2' }`. */
   env?: Record<string, string>;
 }
@@ -40,10 +45,14 @@ export interface Accepted {
 
 export interface ChaosStack {
   config: Config;
+  /** The bucket holding sources, uploads and result documents. */
+  bucket: string;
   redis: RedisServerHandle;
   s3: LocalS3;
   /** The fault proxy in front of s3rver: workers and the API talk to S3 through it. */
   s3Proxy: TcpProxy;
+  /** With `redisProxy`: the fault proxy between Redis and the API and workers. */
+  redisProxy: TcpProxy | undefined;
   api: ApiServer;
   queue: Queue<StoredJobPayload>;
   /** Direct (unproxied) S3 access for the test's own checks. */
@@ -84,10 +93,19 @@ export async function startChaosStack(options: StackOptions = {}): Promise<Chaos
   cleanups.push(() => s3.stop());
   const s3Proxy = await startTcpProxy({ host: '127.0.0.1', port: s3.port });
   cleanups.push(() => s3Proxy.close());
+  let redisProxy: TcpProxy | undefined;
+  if (options.redisProxy) {
+    // The port stays the same across restartRedis(), so the proxy keeps pointing at the live server.
+    redisProxy = await startTcpProxy({ host: '127.0.0.1', port: redis.port });
+    const proxy = redisProxy;
+    cleanups.push(() => proxy.close());
+  }
+  const redisUrlForServices = (): string =>
+    redisProxy === undefined ? redis.url : `redis://127.0.0.1:${new URL(redisProxy.endpoint).port}`;
   const run = uniqueName('chaos');
   const env = (extra: Record<string, string> = {}): Record<string, string> =>
     testEnv({
-      redisUrl: redis.url,
+      redisUrl: redisUrlForServices(),
       s3Endpoint: s3Proxy.endpoint,
       bucket: BUCKET,
       queueName: run,
@@ -128,11 +146,13 @@ export async function startChaosStack(options: StackOptions = {}): Promise<Chaos
 
   const stack: ChaosStack = {
     config,
+    bucket: BUCKET,
     get redis() {
       return redis;
     },
     s3,
     s3Proxy,
+    redisProxy,
     api,
     queue,
     store,
