@@ -8,11 +8,16 @@
 //
 // Prints one JSON summary on stdout; exits 1 when an invariant fails. Everything runs on loopback: a private
 // redis-server (AOF, fsync always), s3rver, `services/api/src/main.ts` and `services/worker/src/main.ts`.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type ListObjectsV2CommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { createClassifyQueue } from '@labelq/queue';
 import { loadConfig } from '@labelq/config';
 import {
@@ -25,10 +30,25 @@ import {
 import { Redis } from 'ioredis';
 import { readFileSync } from 'node:fs';
 
+// s3rver (in this process) encrypts ListObjectsV2 continuation tokens with DES: past 1,000 result documents the
+// final listing needs OpenSSL's legacy provider, so run again with it unless it is on.
+if (!(process.env.NODE_OPTIONS ?? '').includes('--openssl-legacy-provider')) {
+  const rerun = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --openssl-legacy-provider`.trim(),
+    },
+  });
+  process.exit(rerun.status ?? 1);
+}
+
 const root = join(import.meta.dirname, '..', '..');
 const JOBS = Number(process.env.SOAK_JOBS ?? 20_000);
 const KILL_EVERY_MS = Number(process.env.KILL_EVERY_MS ?? 120_000);
 const WORKERS = Number(process.env.SOAK_WORKERS ?? 1);
+/** Stop waiting for the backlog after this long (the summary then reports the jobs still open; ok is false). */
+const MAX_WAIT_MS = Number(process.env.SOAK_MAX_WAIT_MS ?? Infinity);
 const UPLOAD_SHARE = 0.2;
 const POISON_SHARE = 0.01;
 const BUCKET = 'labelq-soak';
@@ -37,15 +57,41 @@ const photos = ['astronaut', 'camera', 'chelsea', 'coffee', 'rocket'].map((n) =>
 );
 const log = (msg: string): void => void process.stderr.write(`[soak ${new Date().toISOString()}] ${msg}\n`);
 
-async function rssMb(pid: number | undefined): Promise<number | null> {
+/** VmRSS (or VmHWM, the peak) of a process in MB; null when it is gone. */
+async function rssMb(pid: number | undefined, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): Promise<number | null> {
   if (pid === undefined) return null;
   try {
     const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024);
+    return Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1]) / 1024);
   } catch {
     return null;
   }
 }
+
+/** One ListObjectsV2 page; s3rver answers a rare 500 InternalError on a busy disk, so retry a few times. */
+async function listPage(
+  client: S3Client,
+  prefix: string,
+  token: string | undefined,
+): Promise<ListObjectsV2CommandOutput> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await client.send(
+        new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ContinuationToken: token }),
+      );
+    } catch (err) {
+      if (attempt >= 10) throw err;
+      log(`listing results failed (${String(err)}); retrying`);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
+// Every process we spawned dies with us, also when the soak itself throws (no orphaned API or worker).
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
 
 function spawnService(name: 'api' | 'worker', env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'services', name, 'src', 'main.ts')], {
@@ -53,6 +99,8 @@ function spawnService(name: 'api' | 'worker', env: Record<string, string>): Chil
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', MALLOC_ARENA_MAX: '2', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   return child;
 }
 
@@ -116,6 +164,8 @@ async function main(): Promise<void> {
       at,
       workerRssMb: await Promise.all(workers.map((w) => rssMb(w.pid))),
       apiRssMb: await rssMb(api.pid),
+      apiPeakRssMb: await rssMb(api.pid, 'VmHWM'),
+      loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
       redisUsedMemory: /used_memory_human:(\S+)/.exec(info)?.[1] ?? null,
     });
   };
@@ -136,8 +186,19 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const accepted = new Set<string>();
   const poisonIds = new Set<string>();
-  let refusedBusy = 0;
-  let submitErrors = 0;
+  // Answers other than 202, by status and code ('network' when the request failed): each one was retried after
+  // its Retry-After (1 s when absent).
+  const refusals: Record<string, number> = {};
+  const refused = async (res: Response | undefined): Promise<void> => {
+    let what = 'network';
+    if (res !== undefined) {
+      const body = (await res.json().catch(() => ({}))) as { error?: { code?: string } };
+      what = `${res.status} ${body.error?.code ?? ''}`.trim();
+    }
+    refusals[what] = (refusals[what] ?? 0) + 1;
+    const retryAfter = Number(res?.headers.get('retry-after') ?? 1);
+    await new Promise((r) => setTimeout(r, (Number.isFinite(retryAfter) ? retryAfter : 1) * 1000));
+  };
 
   let killing = true;
   let kills = 0;
@@ -168,8 +229,7 @@ async function main(): Promise<void> {
         });
         return;
       }
-      submitErrors++;
-      await new Promise((r) => setTimeout(r, 1000));
+      await refused(res);
     }
   };
   const upload = async (i: number): Promise<void> => {
@@ -184,9 +244,7 @@ async function main(): Promise<void> {
         accepted.add(((await res.json()) as { id: string }).id);
         return;
       }
-      if (res?.status === 503) refusedBusy++;
-      else submitErrors++;
-      await new Promise((r) => setTimeout(r, 1000));
+      await refused(res);
     }
   };
 
@@ -204,9 +262,24 @@ async function main(): Promise<void> {
   log(`accepted ${accepted.size}; waiting for them to finish`);
   const queue = createClassifyQueue(config, { url: redis.url });
   let middle = false;
+  const waitStart = Date.now();
+  let lastProgress = 0;
   for (;;) {
     const counts = await queue.getJobCounts('completed', 'failed').catch(() => undefined);
     const done = (counts?.completed ?? 0) + (counts?.failed ?? 0);
+    if (Date.now() - lastProgress >= 30_000) {
+      lastProgress = Date.now();
+      const s = (Date.now() - t0) / 1000;
+      const workerRss = await Promise.all(workers.map((w) => rssMb(w.pid)));
+      log(
+        `${done}/${accepted.size} done after ${Math.round(s)} s (${(done / s).toFixed(1)} jobs/s), ` +
+          `worker RSS ${workerRss.join('/')} MB, API RSS ${await rssMb(api.pid)} MB, load ${loadavg()[0]!.toFixed(2)}`,
+      );
+    }
+    if (Date.now() - waitStart > MAX_WAIT_MS) {
+      log(`giving up waiting after ${MAX_WAIT_MS} ms with ${accepted.size - done} open`);
+      break;
+    }
     if (!middle && done >= accepted.size / 2) {
       middle = true;
       await sample('middle');
@@ -234,15 +307,17 @@ async function main(): Promise<void> {
     'delayed',
     'prioritized',
   );
-  let documents = 0;
+  // Documents by id: one per accepted id, none for an id nobody was told about.
+  const documentIds: string[] = [];
   let token: string | undefined;
   do {
-    const page = await s3Client.send(
-      new ListObjectsV2Command({ Bucket: BUCKET, Prefix: config.s3.resultsPrefix, ContinuationToken: token }),
-    );
-    documents += page.KeyCount ?? 0;
+    const page = await listPage(s3Client, config.s3.resultsPrefix, token);
+    for (const o of page.Contents ?? []) documentIds.push(/([^/]+)\.json$/.exec(o.Key ?? '')?.[1] ?? '');
     token = page.NextContinuationToken;
   } while (token !== undefined);
+  const documents = new Set(documentIds);
+  const missingDocuments = [...accepted].filter((id) => !documents.has(id)).length;
+  const unexpectedDocuments = [...documents].filter((id) => !accepted.has(id)).length;
   let poisonFailed = 0;
   for (const id of poisonIds) {
     const job = await queue.getJob(id);
@@ -254,13 +329,15 @@ async function main(): Promise<void> {
     completed: counts.completed ?? 0,
     failed: counts.failed ?? 0,
     open: (counts.waiting ?? 0) + (counts.active ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0),
-    resultDocuments: documents,
+    resultDocuments: documentIds.length,
+    duplicateDocuments: documentIds.length - documents.size,
+    missingDocuments,
+    unexpectedDocuments,
     poison: poisonIds.size,
     poisonFailed,
     workerKills: kills,
     redisRestarts: redisRestarted ? 1 : 0,
-    uploadsBusy503: refusedBusy,
-    submitRetries: submitErrors,
+    refusals,
     seconds: Math.round(seconds),
     jobsPerSecond: Math.round((accepted.size / seconds) * 10) / 10,
     samples,
@@ -268,6 +345,8 @@ async function main(): Promise<void> {
   const ok =
     summary.completed + summary.failed === summary.accepted &&
     summary.resultDocuments === summary.accepted &&
+    missingDocuments === 0 &&
+    unexpectedDocuments === 0 &&
     summary.poisonFailed === summary.poison;
   process.stdout.write(`${JSON.stringify({ ok, ...summary }, null, 2)}\n`);
 
