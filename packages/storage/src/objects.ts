@@ -1,6 +1,7 @@
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { LabelqError } from '@labelq/errors';
 import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { mapS3Error } from './errors.ts';
 
 export interface PutObjectOptions {
@@ -39,6 +40,61 @@ function deadlinePassed(bucket: string, key: string, signal: AbortSignal): Label
     cause: signal.reason,
     details: { bucket, key },
   });
+}
+
+/** `storage_unavailable` (retryable): the body's length disagrees with its ContentLength (a cut connection). */
+function shortOrLongBody(
+  bucket: string,
+  key: string,
+  expected: number | undefined,
+  received: number,
+): LabelqError {
+  return new LabelqError('storage_unavailable', `s3://${bucket}/${key}: body ended after ${received} bytes`, {
+    details: { bucket, key, expected, received },
+  });
+}
+
+/**
+ * Collects a response body. With a ContentLength, into one buffer of that size allocated up front: each chunk is
+ * copied once, with no array of chunks and no concatenating copy at the end (measured: ~0.6 ms less main-thread
+ * CPU for a 1.6 MB body). The buffer owns its memory (allocUnsafeSlow, never Node's shared pool), so the
+ * inference pool can transfer it to a thread without a copy; its bytes are only handed out once every one of
+ * them was written. Without a ContentLength: chunks, concatenated at the end.
+ */
+function bodySink(contentLength: number | undefined): {
+  readonly received: number;
+  /** False when the chunk does not fit in ContentLength (nothing is copied). */
+  add(chunk: Uint8Array): boolean;
+  bytes(): Buffer;
+} {
+  let received = 0;
+  if (contentLength !== undefined) {
+    const buffer = Buffer.allocUnsafeSlow(contentLength);
+    return {
+      get received() {
+        return received;
+      },
+      add(chunk) {
+        if (received + chunk.length > contentLength) return false;
+        buffer.set(chunk, received);
+        received += chunk.length;
+        return true;
+      },
+      bytes: () => buffer,
+    };
+  }
+  const chunks: Uint8Array[] = [];
+  return {
+    get received() {
+      return received;
+    },
+    add(chunk) {
+      chunks.push(chunk);
+      received += chunk.length;
+      return true;
+    },
+    bytes: () => Buffer.concat(chunks, received),
+  };
 }
 
 async function collect(stream: Readable): Promise<Buffer> {
@@ -130,31 +186,34 @@ export async function openObject(
     const onAbort = (): void => void body.destroy();
     if (signal?.aborted) onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
-    const chunks: Buffer[] = [];
-    let total = 0;
+    const sink = bodySink(out.ContentLength);
+    // 'data' events (flowing mode), not `for await`: the async iterator reads in paused mode, and the
+    // backpressure it exerts stops and restarts the socket reads; measured ~1 ms more main-thread CPU per 1.6 MB.
+    let failure: LabelqError | undefined;
+    const fail = (err: LabelqError): void => {
+      failure ??= err;
+      body.destroy(err);
+    };
+    body.on('data', (chunk: Uint8Array) => {
+      if (failure !== undefined) return;
+      const received = sink.received + chunk.length;
+      if (received > options.maxBytes) fail(tooLarge(bucket, key, received, options.maxBytes));
+      else if (!sink.add(chunk)) fail(shortOrLongBody(bucket, key, out.ContentLength, received));
+    });
     try {
-      for await (const chunk of body) {
-        const buf = Buffer.from(chunk as Uint8Array);
-        total += buf.length;
-        if (total > options.maxBytes) {
-          body.destroy();
-          throw tooLarge(bucket, key, total, options.maxBytes);
-        }
-        chunks.push(buf);
-      }
+      await finished(body);
       if (signal?.aborted) throw deadlinePassed(bucket, key, signal);
     } catch (err) {
+      if (failure !== undefined) throw failure;
       if (signal?.aborted && !(err instanceof LabelqError)) throw deadlinePassed(bucket, key, signal);
       throw mapS3Error(err, { bucket, key, op: 'GetObject body' });
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
-    if (out.ContentLength !== undefined && total !== out.ContentLength) {
-      throw new LabelqError('storage_unavailable', `s3://${bucket}/${key}: body ended after ${total} bytes`, {
-        details: { bucket, key, expected: out.ContentLength, received: total },
-      });
+    if (out.ContentLength !== undefined && sink.received !== out.ContentLength) {
+      throw shortOrLongBody(bucket, key, out.ContentLength, sink.received);
     }
-    return Buffer.concat(chunks, total);
+    return sink.bytes();
   };
   return { etag: out.ETag ?? '', contentLength, contentType: out.ContentType, read, discard };
 }
