@@ -13,7 +13,8 @@ import type {
 } from './thread/protocol.ts';
 import type { ClassifyOptions, ImageClassification, InferencePool } from './types.ts';
 import { ByteBudget } from './byte-budget.ts';
-import { estimateDecodeBytes, type ImageHeader } from './image/decode-memory.ts';
+import { estimateDecodeBytes } from './image/decode-memory.ts';
+import { readImageHeader } from './image/header.ts';
 
 /** Minimal structured logger (pino satisfies it). */
 export interface PoolLogger {
@@ -223,9 +224,10 @@ export async function createInferencePool(
 }
 
 /**
- * The decode-memory estimate for `bytes` from its header (sharp's metadata: header parsing only, on libuv's
- * thread pool). 0 when no decoding will happen: a header sharp cannot read, or more pixels than the limit (the
- * thread refuses both from the header, with their own coded errors).
+ * The decode-memory estimate for `bytes` from its header: read in JavaScript for JPEG, PNG, WebP and GIF
+ * (`readImageHeader`, a few microseconds), else by sharp's metadata (header parsing only, but a libuv round trip
+ * and a native call on the worker's main thread). 0 when no decoding will happen: a header sharp cannot read,
+ * or more pixels than the limit (the thread refuses both from the header, with their own coded errors).
  */
 async function estimateFromHeader(
   bytes: Uint8Array,
@@ -233,14 +235,16 @@ async function estimateFromHeader(
   shrinkOnLoad: boolean,
   maxInputPixels: number,
 ): Promise<number> {
-  let header: ImageHeader;
-  try {
-    header = await sharp(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
-      limitInputPixels: false,
-      pages: 1,
-    }).metadata();
-  } catch {
-    return 0;
+  let header = readImageHeader(bytes);
+  if (header === undefined) {
+    try {
+      header = await sharp(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+        limitInputPixels: false,
+        pages: 1,
+      }).metadata();
+    } catch {
+      return 0;
+    }
   }
   const height = header.pageHeight ?? header.height;
   if (!header.width || !height || header.width * height > maxInputPixels) return 0;
