@@ -31,3 +31,15 @@ export async function createTestIndexDb(serverUrl = testPostgresUrl()): Promise<
     },
   };
 }
+
+/** Both index tables in a canonical order, without indexed_at (when, not what): a live index equals a reindex. */
+export async function dumpIndex(pool: Pool): Promise<unknown[]> {
+  const images = await pool.query(
+    `SELECT tenant, id, status, bucket, key, etag, format, bytes, width, height, content_type, purpose, origin,
+       batch_id, submitted_at, finished_at, decision, model_decision, reviewed_by, reviewed_at, revised_at,
+       policy_version, models, error_code, schema_version, ocr_text, phash, brightness, sharpness, colours
+     FROM labelq.images ORDER BY tenant, id`,
+  );
+  const labels = await pool.query('SELECT * FROM labelq.labels ORDER BY tenant, image_id, model, label');
+  return [images.rows, labels.rows];
+}

@@ -41,23 +41,13 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelsDir, photoNames, readPhoto } from '../fixtures/index.ts';
 import { testConfig, uniqueName } from '../helpers/env.ts';
+import { dumpIndex } from '../helpers/index-db.ts';
 import { enqueue, s3Job, testQueue, waitForJob } from '../helpers/jobs.ts';
 import { startLocalS3, type LocalS3 } from '../helpers/s3.ts';
 
 const MODELS = ['coco-nanodet', 'nsfw-mobilenet-v2'];
 const BUCKET = 'index-it';
 const DB = `labelq_it_${Date.now().toString(36)}`;
-
-/** Both tables in a canonical order, without indexed_at (when, not what). */
-async function dump(pool: Pool): Promise<unknown[]> {
-  const images = await pool.query(
-    `SELECT tenant, id, status, bucket, key, etag, format, bytes, width, height, content_type, purpose, origin,
-       batch_id, submitted_at, finished_at, decision, policy_version, models, error_code, schema_version, ocr_text,
-       phash, brightness, sharpness, colours FROM labelq.images ORDER BY tenant, id`,
-  );
-  const labels = await pool.query('SELECT * FROM labelq.labels ORDER BY tenant, image_id, model, label');
-  return [images.rows, labels.rows];
-}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -228,7 +218,7 @@ describe('results index (worker -> outcome stream -> indexer -> Postgres)', () =
   });
 
   it('a reindex from S3 equals the live index', async () => {
-    const live = await dump(pool);
+    const live = await dumpIndex(pool);
     const rebuiltName = `${DB}_re`;
     const rebuiltUrl = await ensureDatabase(postgres.url, rebuiltName);
     const rebuilt = createIndexPool(rebuiltUrl, { max: 2 });
@@ -241,7 +231,7 @@ describe('results index (worker -> outcome stream -> indexer -> Postgres)', () =
         resultsPrefix: config.s3.resultsPrefix,
       });
       expect(result).toMatchObject({ indexed: jobs.length, invalid: 0, deleted: 0 });
-      expect(await dump(rebuilt)).toEqual(live);
+      expect(await dumpIndex(rebuilt)).toEqual(live);
       // One tenant's reindex into the live index deletes that tenant's row no S3 document backs, with its
       // labels, and changes nothing else.
       await upsertDocuments(pool, [sampleResultDocument('img_stray', { tenant: 'acme' })]);
@@ -253,7 +243,7 @@ describe('results index (worker -> outcome stream -> indexer -> Postgres)', () =
         tenant: 'acme',
       });
       expect(again).toMatchObject({ indexed: 4, deleted: 1 });
-      expect(await dump(pool)).toEqual(live);
+      expect(await dumpIndex(pool)).toEqual(live);
     } finally {
       await rebuilt.end();
       await dropDatabase(postgres.url, rebuiltName);

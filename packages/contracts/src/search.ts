@@ -81,7 +81,13 @@ export const indexedImageSchema = z.object({
   width: z.number().nullable(),
   height: z.number().nullable(),
   batch: z.string().nullable(),
+  /** The image's decision now: a reviewer's when a person decided, else the policy's. */
   decision: z.string().nullable(),
+  /** The policy's decision (optional: answers before reviews were indexed lack it). */
+  modelDecision: z.string().nullable().optional(),
+  /** The reviewer's API key id and the time of the decision; null without a review. */
+  reviewedBy: z.string().nullable().optional(),
+  reviewedAt: z.string().nullable().optional(),
   policyVersion: z.string().nullable(),
   errorCode: z.string().nullable(),
   submittedAt: z.string().nullable(),

@@ -115,7 +115,64 @@ describe('the document -> index rows mapping', () => {
       policyVersion: 'p-3',
       tenant: 'default',
     });
-    const reviewed = { ...moderated, review: { decision: 'allow' } } as ResultDocument;
-    expect(documentRows(reviewed).image.decision).toBe('allow');
+    expect(documentRows(moderated).image).toMatchObject({
+      modelDecision: 'review',
+      reviewedBy: null,
+      reviewedAt: null,
+      revisedAt: null,
+    });
+    const review = {
+      v: 1 as const,
+      decision: 'allow' as const,
+      by: 'key_1',
+      at: '2026-11-02T10:00:00.000Z',
+      modelDecision: 'review' as const,
+      policy: 'p-3',
+    };
+    const reviewed: ResultDocument = { ...moderated, review };
+    expect(documentRows(reviewed).image).toMatchObject({
+      decision: 'allow',
+      modelDecision: 'review',
+      reviewedBy: 'key_1',
+      reviewedAt: review.at,
+      revisedAt: review.at,
+    });
+  });
+
+  it.each([
+    ['a review only', '2026-11-02T10:00:00.000Z', undefined, '2026-11-02T10:00:00.000Z'],
+    ['a re-decision only', undefined, '2026-11-03T10:00:00.000Z', '2026-11-03T10:00:00.000Z'],
+    [
+      'a re-decision after the review',
+      '2026-11-02T10:00:00.000Z',
+      '2026-11-03T10:00:00.000Z',
+      '2026-11-03T10:00:00.000Z',
+    ],
+    [
+      'a review after the re-decision',
+      '2026-11-04T10:00:00.000Z',
+      '2026-11-03T10:00:00.000Z',
+      '2026-11-04T10:00:00.000Z',
+    ],
+  ])('revisedAt (the version after finishedAt) with %s', (_name, reviewAt, redecidedAt, expected) => {
+    const d: ResultDocument = {
+      ...doc([], { moderation: { decision: 'allow', reasons: [], policy: 'p-4', models: ['nsfw'] } }),
+      ...(reviewAt !== undefined
+        ? {
+            review: {
+              v: 1 as const,
+              decision: 'allow' as const,
+              by: 'key_1',
+              at: reviewAt,
+              modelDecision: 'review' as const,
+              policy: 'p-3',
+            },
+          }
+        : {}),
+      ...(redecidedAt !== undefined
+        ? { redecided: { at: redecidedAt, fromPolicy: 'p-3', fromDecision: 'review' as const } }
+        : {}),
+    };
+    expect(documentRows(d).image.revisedAt).toBe(expected);
   });
 });

@@ -20,7 +20,18 @@ export interface ImageRow {
   batchId: string | null;
   submittedAt: string | null;
   finishedAt: string;
+  /** The image's decision now: the reviewer's when a person decided, else the policy's. */
   decision: string | null;
+  /** The policy's decision (what sent the image to review, if it did). */
+  modelDecision: string | null;
+  /** The API key id of the person who decided, and when (ISO); null without a review. */
+  reviewedBy: string | null;
+  reviewedAt: string | null;
+  /**
+   * When the document last changed after classification (a review, a re-decision under a newer policy), ISO;
+   * null if never. With finishedAt it orders versions of one outcome: see write.ts.
+   */
+  revisedAt: string | null;
   policyVersion: string | null;
   models: { name: string; version: string; sha256?: string }[];
   errorCode: string | null;
@@ -56,11 +67,16 @@ export function bigintToPhash(value: string | bigint): string {
   return BigInt.asUintN(64, BigInt(value)).toString(16).padStart(16, '0');
 }
 
-/** Fields later document versions may carry (batches, human review); read defensively. */
+/** Fields later document versions may carry (batches); read defensively. */
 interface OptionalFields {
   batch?: { id?: unknown } | string;
   batchId?: unknown;
-  review?: { decision?: unknown };
+}
+
+/** The later of two ISO times, either possibly absent. */
+function latestIso(a: string | undefined, b: string | undefined): string | null {
+  if (a === undefined || b === undefined) return a ?? b ?? null;
+  return Date.parse(a) >= Date.parse(b) ? a : b;
 }
 
 function optionalString(value: unknown): string | null {
@@ -146,6 +162,10 @@ export function documentRows(doc: StoredDocument): IndexRows {
         submittedAt: doc.timings.submittedAt,
         finishedAt: doc.timings.finishedAt,
         decision: null,
+        modelDecision: null,
+        reviewedBy: null,
+        reviewedAt: null,
+        revisedAt: null,
         policyVersion: null,
         models: [],
         errorCode: doc.error.code,
@@ -160,7 +180,7 @@ export function documentRows(doc: StoredDocument): IndexRows {
     };
   }
   // A human review decision (when present) overrides the automatic one: it is the image's decision now.
-  const decision = optionalString(extra.review?.decision) ?? doc.moderation?.decision ?? null;
+  const decision = doc.review?.decision ?? doc.moderation?.decision ?? null;
   const props = doc.properties;
   return {
     image: {
@@ -181,6 +201,10 @@ export function documentRows(doc: StoredDocument): IndexRows {
       submittedAt: doc.timings.submittedAt,
       finishedAt: doc.timings.finishedAt,
       decision,
+      modelDecision: doc.moderation?.decision ?? null,
+      reviewedBy: doc.review?.by ?? null,
+      reviewedAt: doc.review?.at ?? null,
+      revisedAt: latestIso(doc.review?.at, doc.redecided?.at),
       policyVersion: doc.moderation?.policy ?? null,
       models: doc.provenance.models,
       errorCode: null,

@@ -21,6 +21,12 @@ export {
   type OutcomeRecorderOptions,
   type IndexBacklog,
 } from './outcomes.ts';
+export {
+  createLiveIndexWriter,
+  type LiveIndexWriter,
+  type LiveIndexWriterOptions,
+  type LiveIndexOutcome,
+} from './live-update.ts';
 export { createIndexer, type Indexer, type IndexerOptions } from './indexer.ts';
 export { CursorCodec, filtersDigest, loadCursorKey, type CursorPosition } from './cursor.ts';
 export { SearchService } from './search.ts';

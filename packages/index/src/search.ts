@@ -29,6 +29,9 @@ interface ImageDbRow {
   height: number | null;
   batch_id: string | null;
   decision: string | null;
+  model_decision: string | null;
+  reviewed_by: string | null;
+  reviewed_at: string | null;
   policy_version: string | null;
   error_code: string | null;
   submitted_at: string | null;
@@ -45,8 +48,8 @@ const iso = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', $
 
 /** The images columns every answer carries (alias `i`). */
 const IMAGE_SELECT = `i.id, i.status, i.bucket, i.key, i.etag, i.format, i.bytes::text AS bytes, i.width, i.height,
-  i.batch_id, i.decision, i.policy_version, i.error_code, ${iso('i.submitted_at')} AS submitted_at,
-  ${iso('i.finished_at')} AS finished_at, i.models, i.phash::text AS phash, i.brightness, i.sharpness, i.colours`;
+  i.batch_id, i.decision, i.model_decision, i.reviewed_by, ${iso('i.reviewed_at')} AS reviewed_at,
+  i.policy_version, i.error_code, ${iso('i.submitted_at')} AS submitted_at, ${iso('i.finished_at')} AS finished_at, i.models, i.phash::text AS phash, i.brightness, i.sharpness, i.colours`;
 
 function toImage(row: ImageDbRow, labels: IndexedImage['labels']): IndexedImage {
   return {
@@ -61,6 +64,9 @@ function toImage(row: ImageDbRow, labels: IndexedImage['labels']): IndexedImage 
     height: row.height,
     batch: row.batch_id,
     decision: row.decision,
+    modelDecision: row.model_decision,
+    reviewedBy: row.reviewed_by,
+    reviewedAt: row.reviewed_at,
     policyVersion: row.policy_version,
     errorCode: row.error_code,
     submittedAt: row.submitted_at,

@@ -5,8 +5,9 @@ import { documentRows, type IndexRows } from './document-rows.ts';
 
 export interface UpsertOptions {
   /**
-   * `newer` (default, the live indexer): a document replaces the indexed one only if it finished at the same
-   * time or later, so a late, re-delivered older outcome never overwrites a newer one. `always` (reindex): the
+   * `newer` (default, the live indexer): a document replaces the indexed one only if its version (finished_at,
+   * then revised_at) is the same or later, so a late, re-delivered older outcome (or the unreviewed version of
+   * a reviewed one) never overwrites a newer one. `always` (reindex): the
    * S3 document wins, S3 being the source of truth.
    */
   replace?: 'newer' | 'always';
@@ -30,6 +31,10 @@ const IMAGE_COLUMNS = [
   ['submitted_at', 'timestamptz'],
   ['finished_at', 'timestamptz'],
   ['decision', 'text'],
+  ['model_decision', 'text'],
+  ['reviewed_by', 'text'],
+  ['reviewed_at', 'timestamptz'],
+  ['revised_at', 'timestamptz'],
   ['policy_version', 'text'],
   ['models', 'jsonb'],
   ['error_code', 'text'],
@@ -60,6 +65,10 @@ function imageValues(r: IndexRows['image']): unknown[] {
     r.submittedAt,
     r.finishedAt,
     r.decision,
+    r.modelDecision,
+    r.reviewedBy,
+    r.reviewedAt,
+    r.revisedAt,
     r.policyVersion,
     JSON.stringify(r.models),
     r.errorCode,
@@ -72,6 +81,20 @@ function imageValues(r: IndexRows['image']): unknown[] {
   ];
 }
 
+/**
+ * A document's version: its outcome's finish time, then its last revision (a review or re-decision of the same
+ * outcome keeps finished_at). Older versions never replace newer ones, in whatever order indexers see them.
+ */
+const version = (table: string): string =>
+  `(${table}.finished_at, coalesce(${table}.revised_at, '-infinity'::timestamptz))`;
+
+/** The same order in JS, for documents of one image within a batch. */
+function newerOrSame(a: IndexRows['image'], b: IndexRows['image']): boolean {
+  const t = (iso: string | null) => (iso === null ? -Infinity : Date.parse(iso));
+  const byFinish = t(a.finishedAt) - t(b.finishedAt);
+  return byFinish > 0 || (byFinish === 0 && t(a.revisedAt) >= t(b.revisedAt));
+}
+
 function upsertImagesSql(replace: 'newer' | 'always'): string {
   const names = IMAGE_COLUMNS.map(([n]) => n);
   // jsonb arrives as text (pg sends arrays of strings), cast per element.
@@ -82,7 +105,7 @@ function upsertImagesSql(replace: 'newer' | 'always'): string {
 SELECT ${select.join(', ')}, clock_timestamp()
 FROM unnest(${unnest.join(', ')}) AS t(${names.join(', ')})
 ON CONFLICT (tenant, id) DO UPDATE SET ${updates.join(', ')}, indexed_at = clock_timestamp()
-${replace === 'newer' ? 'WHERE labelq.images.finished_at <= EXCLUDED.finished_at' : ''}
+${replace === 'newer' ? `WHERE ${version('labelq.images')} <= ${version('EXCLUDED')}` : ''}
 RETURNING tenant, id, (xmax = 0) AS inserted`;
 }
 
@@ -114,8 +137,7 @@ export async function upsertDocuments(
     const rows = documentRows(doc);
     const k = `${rows.image.tenant}\0${rows.image.id}`;
     const prev = latest.get(k);
-    if (prev === undefined || Date.parse(prev.image.finishedAt) <= Date.parse(rows.image.finishedAt))
-      latest.set(k, rows);
+    if (prev === undefined || newerOrSame(rows.image, prev.image)) latest.set(k, rows);
   }
   const batch = [...latest.values()];
   const columns: unknown[][] = IMAGE_COLUMNS.map(() => []);

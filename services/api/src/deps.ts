@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { ApiMetrics } from './metrics/api-metrics.ts';
 import type { BatchApiDeps } from './batch/deps.ts';
 import type { ApiWorkflow } from './workflow/deps.ts';
-import type { SearchService } from '@labelq/index';
+import type { LiveIndexWriter, SearchService } from '@labelq/index';
 
 /** The few object-store operations the API needs, on the configured bucket (adapted from @labelq/storage). */
 export interface ApiStorage {
@@ -63,4 +63,6 @@ export interface ApiDeps {
   workflow?: ApiWorkflow;
   /** The results index (DATABASE_URL). Absent: the search routes answer 503 `index_not_configured`. */
   search?: SearchService;
+  /** Puts documents the API rewrites (review decisions) into the results index at once. Absent: no index. */
+  resultsIndex?: LiveIndexWriter;
 }

@@ -161,7 +161,7 @@ export async function startApi(
     }
     await checkPersistence(config, redis, logger);
     workflow = await createApiWorkflow(config, redis, objects, logger);
-    const search = openSearch(config, logger);
+    const search = openSearch(config, logger, redis);
     closers.push(() => search?.close());
     const app = await buildApp({
       config,
@@ -173,7 +173,7 @@ export async function startApi(
       openJobs: new OpenJobs(redis, config.redis.keyPrefix),
       batches: batches.deps,
       workflow: workflow.workflow,
-      ...(search !== undefined ? { search: search.service } : {}),
+      ...(search !== undefined ? { search: search.service, resultsIndex: search.writer } : {}),
       rateLimit: { redis, perMinute: config.access.rateLimitPerMinute, prefix: config.redis.keyPrefix },
       readiness: [
         // A write, not PING: a Redis out of memory (noeviction) still answers PING but refuses every new job.

@@ -149,6 +149,8 @@ export function reviewRoutes(app: FastifyInstance, deps: ApiDeps, wf: ApiWorkflo
         );
       }
       await objects.putJson(deps.config.s3.bucket, key, updated);
+      // The index follows the document (never fails the decision: the stream or a reindex catches up).
+      await deps.resultsIndex?.record(updated);
       await redisOp(async () => {
         await wf.reviews.decided(tenant, updated);
         await wf.webhookEvents.emit(
