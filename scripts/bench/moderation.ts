@@ -97,19 +97,83 @@ const load = (): string =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
-/** One moderation upload with wait: ms from the request's start to the decision, and the image id. */
-async function moderate(stack: Stack, bytes: Buffer): Promise<{ ms: number; id: string; decision: string }> {
+/** Where a probe's time went, from its result document (ms). */
+interface Breakdown {
+  /** In the queue: from the API's accept to a worker taking the job (BullMQ priority and free slots). */
+  queued: number;
+  download: number;
+  budgetWait: number;
+  /** Waiting for a pool thread. */
+  poolQueue: number;
+  decode: number;
+  inference: number;
+  /** The rest of the worker's attempt (result document, tags, review queue, events). */
+  other: number;
+}
+
+interface ResultTimings {
+  submittedAt: string;
+  startedAt: string;
+  finishedAt: string;
+  downloadMs: number;
+  budgetWaitMs: number;
+  queueMs: number;
+  decodeMs: number;
+  models: Record<string, number>;
+}
+
+function breakdown(t: ResultTimings): Breakdown {
+  const inference = Object.values(t.models).reduce((a, b) => a + b, 0);
+  const attempt = Date.parse(t.finishedAt) - Date.parse(t.startedAt);
+  const known = t.downloadMs + t.budgetWaitMs + t.queueMs + t.decodeMs + inference;
+  return {
+    queued: Date.parse(t.startedAt) - Date.parse(t.submittedAt),
+    download: t.downloadMs,
+    budgetWait: t.budgetWaitMs,
+    poolQueue: t.queueMs,
+    decode: t.decodeMs,
+    inference,
+    other: Math.max(0, attempt - known),
+  };
+}
+
+/** p50 / max of each part. */
+function partsSummary(parts: readonly Breakdown[]): Record<string, string> {
+  if (parts.length === 0) return {};
+  const keys = Object.keys(parts[0]!) as (keyof Breakdown)[];
+  return Object.fromEntries(
+    keys.map((k) => {
+      const v = parts.map((p) => p[k]);
+      return [k, `${round(percentile(v, 50))} / ${round(Math.max(...v))}`];
+    }),
+  );
+}
+
+/** One moderation upload with wait: ms from the request's start to the decision, the image id, the parts. */
+async function moderate(
+  stack: Stack,
+  bytes: Buffer,
+): Promise<{ ms: number; id: string; decision: string; parts: Breakdown }> {
   const t0 = performance.now();
   const res = await fetch(`${stack.apiUrl}/v1/images?purpose=moderation&models=${MODERATION_MODEL}&wait=30`, {
     method: 'POST',
     headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'image/jpeg' },
     body: bytes,
   });
-  const body = (await res.json()) as { id: string; result?: { moderation?: { decision: string } } };
+  const body = (await res.json()) as {
+    id: string;
+    result?: { moderation?: { decision: string }; timings: ResultTimings };
+  };
   const ms = performance.now() - t0;
-  if (res.status !== 200)
+  if (res.status !== 200 || body.result === undefined) {
     throw new Error(`moderation upload answered ${res.status}: ${JSON.stringify(body)}`);
-  return { ms, id: body.id, decision: body.result?.moderation?.decision ?? '(none)' };
+  }
+  return {
+    ms,
+    id: body.id,
+    decision: body.result.moderation?.decision ?? '(none)',
+    parts: breakdown(body.result.timings),
+  };
 }
 
 async function main(): Promise<void> {
@@ -153,10 +217,12 @@ async function main(): Promise<void> {
     // 1. Idle (two warm-up uploads first: the first inference of a model allocates its buffers).
     for (let i = 0; i < 2; i++) await moderate(stack, await photo('warm', i));
     const idle: number[] = [];
+    const idleParts: Breakdown[] = [];
     const idleIds = new Set<string>();
     for (let i = 0; i < IDLE; i++) {
       const r = await moderate(stack, await photo('idle', i));
       idle.push(r.ms);
+      idleParts.push(r.parts);
       idleIds.add(r.id);
     }
     const idleLoad = load();
@@ -193,14 +259,14 @@ async function main(): Promise<void> {
       if (res.status !== 202) throw new Error(`bulk jobs answered ${res.status}: ${JSON.stringify(body)}`);
       for (const j of body.jobs ?? []) backlogIds.add(j.id);
     }
-    const behind: { ms: number; waiting: number }[] = [];
+    const behind: { ms: number; waiting: number; parts: Breakdown }[] = [];
     const probeIds = new Set<string>();
     for (let i = 0; i < PROBES; i++) {
       const counts = await queue.getJobCounts('waiting', 'prioritized', 'delayed');
       const waiting = (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
       if (waiting === 0) break;
       const r = await moderate(stack, await photo('probe', i));
-      behind.push({ ms: r.ms, waiting });
+      behind.push({ ms: r.ms, waiting, parts: r.parts });
       probeIds.add(r.id);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -237,6 +303,8 @@ async function main(): Promise<void> {
         behindBacklog: summary(behind.map((b) => b.ms)),
         backlogWaitingAtProbes: { first: behind[0]?.waiting ?? 0, last: behind.at(-1)?.waiting ?? 0 },
       },
+      // p50 / max of each part (ms): where the time went.
+      parts: { idle: partsSummary(idleParts), behindBacklog: partsSummary(behind.map((b) => b.parts)) },
       backlogAtEnd: backlogLeft,
       webhookDeliveryMs: {
         idleProbes: summary(of(idleIds)),
@@ -244,7 +312,10 @@ async function main(): Promise<void> {
         backlogJobs: summary(of(backlogIds)),
         missing: [...idleIds, ...probeIds].filter((id) => !deliveredIds().has(id)).length,
       },
-      samples: { idle: idle.map(round), behind: behind.map((b) => ({ ...b, ms: round(b.ms) })) },
+      samples: {
+        idle: idle.map(round),
+        behind: behind.map((b) => ({ ms: round(b.ms), waiting: b.waiting, ...b.parts })),
+      },
     };
     if (args.json) console.log(JSON.stringify(report, null, 2));
     else {

@@ -13,6 +13,7 @@ import type {
 } from './thread/protocol.ts';
 import type { ClassifyOptions, ImageClassification, InferencePool } from './types.ts';
 import { ByteBudget } from './byte-budget.ts';
+import { PriorityTaskQueue, withQueueOptions } from './priority-queue.ts';
 import { estimateDecodeBytes } from './image/decode-memory.ts';
 import { readImageHeader } from './image/header.ts';
 
@@ -103,6 +104,8 @@ export async function createInferencePool(
     minThreads: threads,
     maxThreads: threads,
     maxQueue,
+    // Moderation images go before queued tagging images (see PriorityTaskQueue).
+    taskQueue: new PriorityTaskQueue(),
     // Sessions live for the thread's life: never let idle threads expire and reload models.
     idleTimeout: Number.POSITIVE_INFINITY,
     workerData: init,
@@ -176,14 +179,17 @@ export async function createInferencePool(
         submittedAt = performance.timeOrigin + performance.now();
         const owned = ownedBytes(bytes);
         out = await run<ClassifyOutput>(
-          {
-            kind: 'classify',
-            bytes: owned,
-            models: unique,
-            topK: callOptions.topK,
-            minConfidence: callOptions.minConfidence,
-            submittedAt,
-          },
+          withQueueOptions<ThreadTask>(
+            {
+              kind: 'classify',
+              bytes: owned,
+              models: unique,
+              topK: callOptions.topK,
+              minConfidence: callOptions.minConfidence,
+              submittedAt,
+            },
+            { urgent: callOptions.urgent === true },
+          ),
           owned,
         );
       } finally {

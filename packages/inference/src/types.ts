@@ -9,6 +9,11 @@ export interface ClassifyOptions {
   topK?: number;
   /** Overrides each model's manifest `defaults.minConfidence`. */
   minConfidence?: number;
+  /**
+   * Run before every waiting task that is not urgent (moderation: a client waits for the decision). Default
+   * false: first in, first out.
+   */
+  urgent?: boolean;
 }
 
 export interface ImageInfo {

@@ -206,7 +206,14 @@ async function classifyJob(
     const downloadMs = performance.now() - tDownload;
     // Before classify: the pool transfers (detaches) the buffer.
     size = downloaded.bytes.length;
-    classified = { ...(await pool.classify(downloaded.bytes, { models: data.models })), downloadMs };
+    classified = {
+      // A moderation image goes before the tagging images queued for the pool's threads.
+      ...(await pool.classify(downloaded.bytes, {
+        models: data.models,
+        urgent: data.purpose === 'moderation',
+      })),
+      downloadMs,
+    };
   } finally {
     release();
   }
