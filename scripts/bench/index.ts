@@ -20,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
   imageSearchQuerySchema,
+  labelFacetQuerySchema,
   RESULT_SCHEMA_VERSION,
   similarQuerySchema,
   type ResultDocument,
@@ -250,45 +251,54 @@ try {
     planted.map(async (id) => (await search.similar('bench', id, similarQuerySchema.parse({}))).items.length),
   );
 
-  // EXPLAIN of each query shape, as SearchService sends it.
-  const explain = async (title: string, sql: string, params: unknown[]): Promise<string> => {
-    const { rows } = await pool.query<{ 'QUERY PLAN': string }>(
-      `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${sql}`,
-      params,
+  // EXPLAIN of each query exactly as SearchService sends it: a SearchService over a pool that records the
+  // statements, the main one of each call (not the labels of the page, the hash look-up or the cursor key).
+  const sent: { text: string; values: unknown[] }[] = [];
+  const recording = new Proxy(pool, {
+    get(target, prop, receiver) {
+      if (prop !== 'query') return Reflect.get(target, prop, receiver) as unknown;
+      return (text: string, values: unknown[]) => {
+        sent.push({ text, values });
+        return target.query(text, values);
+      };
+    },
+  });
+  const recorded = new SearchService(recording);
+  const explain = async (title: string, call: (s: SearchService) => Promise<unknown>): Promise<string> => {
+    sent.length = 0;
+    await call(recorded);
+    const main = sent.find(
+      (q) => !/image_id = ANY\(\$2::text\[\]\)|SELECT phash::text|labelq\.secrets/.test(q.text),
     );
-    return `-- ${title}\n${rows.map((r) => r['QUERY PLAN']).join('\n')}\n`;
+    if (main === undefined) throw new Error(`no statement recorded for ${title}`);
+    const { rows } = await pool.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${main.text}`,
+      main.values,
+    );
+    const values = main.values.map((v) => (Array.isArray(v) ? `[${v.length} values]` : JSON.stringify(v)));
+    // The answer's column list (the same in every query) shortened to i.<columns>.
+    const text = main.text.replace(/\s+/g, ' ').replace(/i\.id, i\.status, .*?i\.colours/, 'i.<columns>');
+    return `-- ${title}\n-- ${text}\n-- values: ${values.join(', ')}\n${rows.map((r) => r['QUERY PLAN']).join('\n')}\n`;
   };
-  const { rows: ph } = await pool.query<{ phash: string }>(
-    "SELECT phash::text AS phash FROM labelq.images WHERE tenant = 'bench' AND id = $1",
-    [ids[0]],
-  );
-  const { hashChunks, probesWithin } = await import('@labelq/index');
-  const probes = hashChunks(BigInt(ph[0]!.phash)).map((c) => probesWithin(c, 2));
   const plans = [
-    await explain(
-      'label=label00&minConfidence=0.8 (first page)',
-      `SELECT DISTINCT ON (l.finished_at, l.image_id) i.id FROM labelq.labels l JOIN labelq.images i ON i.tenant = l.tenant AND i.id = l.image_id
-       WHERE l.tenant = $1 AND l.label = $2 AND l.confidence >= $3 ORDER BY l.finished_at DESC, l.image_id DESC LIMIT 51`,
-      ['bench', 'label00', 0.8],
+    await explain('GET /v1/images?label=label00&minConfidence=0.8', (s) =>
+      s.searchImages('bench', imageSearchQuerySchema.parse({ label: 'label00', minConfidence: '0.8' })),
     ),
-    await explain(
-      'text=<word> (first page)',
-      `SELECT i.id FROM labelq.images i WHERE i.tenant = $1 AND i.ocr_text IS NOT NULL AND i.ocr_tsv @@ websearch_to_tsquery('simple', $2)
-       ORDER BY i.finished_at DESC, i.id DESC LIMIT 51`,
-      ['bench', WORDS[3]],
+    await explain('GET /v1/images?label=label07&decision=review', (s) =>
+      s.searchImages('bench', imageSearchQuerySchema.parse({ label: 'label07', decision: 'review' })),
     ),
-    await explain(
-      'decision=review (first page)',
-      `SELECT i.id FROM labelq.images i WHERE i.tenant = $1 AND i.decision = $2 ORDER BY i.finished_at DESC, i.id DESC LIMIT 51`,
-      ['bench', 'review'],
+    await explain(`GET /v1/images?text=${WORDS[3]}`, (s) =>
+      s.searchImages('bench', imageSearchQuerySchema.parse({ text: WORDS[3] })),
     ),
-    await explain(
-      'similar, maxDistance=10',
-      `SELECT i.id, bit_count((i.phash # $2::bigint)::bit(64))::int AS distance FROM labelq.images i
-       WHERE i.tenant = $1 AND i.id <> $3 AND i.phash IS NOT NULL
-         AND (i.phash_0 = ANY($4::int[]) OR i.phash_1 = ANY($5::int[]) OR i.phash_2 = ANY($6::int[]) OR i.phash_3 = ANY($7::int[]))
-         AND bit_count((i.phash # $2::bigint)::bit(64)) <= $8 ORDER BY distance, i.id LIMIT 50`,
-      ['bench', ph[0]!.phash, ids[0], ...probes, 10],
+    await explain('GET /v1/images?decision=review', (s) =>
+      s.searchImages('bench', imageSearchQuerySchema.parse({ decision: 'review' })),
+    ),
+    await explain('GET /v1/labels', (s) => s.labelFacets('bench', labelFacetQuerySchema.parse({}))),
+    await explain('GET /v1/images/:id/similar (maxDistance 10, the default)', (s) =>
+      s.similar('bench', ids[0]!, similarQuerySchema.parse({ maxDistance: '10' })),
+    ),
+    await explain('GET /v1/images/:id/similar?maxDistance=15', (s) =>
+      s.similar('bench', ids[0]!, similarQuerySchema.parse({ maxDistance: '15' })),
     ),
   ];
   await mkdir('.bench', { recursive: true });

@@ -29,6 +29,6 @@ export {
 } from './live-update.ts';
 export { createIndexer, type Indexer, type IndexerOptions } from './indexer.ts';
 export { CursorCodec, filtersDigest, loadCursorKey, type CursorPosition } from './cursor.ts';
-export { SearchService } from './search.ts';
+export { SearchService, SIMILAR_SQL } from './search.ts';
 export { hashChunks, probesWithin } from './phash.ts';
 export { reindex, type ReindexOptions, type ReindexResult } from './reindex.ts';

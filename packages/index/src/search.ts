@@ -85,6 +85,26 @@ function toImage(row: ImageDbRow, labels: IndexedImage['labels']): IndexedImage 
   };
 }
 
+const chunkBranch = (k: number): string =>
+  `SELECT id, phash FROM labelq.images WHERE tenant = $1 AND phash IS NOT NULL AND phash_${k} = ANY($${k + 4}::int[])
+     AND bit_count((phash # $2::bigint)::bit(64)) <= $8`;
+
+/**
+ * Near duplicates: $1 tenant, $2 the image's pHash (bigint), $3 its id, $4-$7 the probe values of chunks 0-3,
+ * $8 maxDistance, $9 limit. Each chunk is an index-only scan of images_phash_k (which includes phash and id),
+ * with the exact distance checked on the index entries, so no candidate costs a heap visit; only the nearest
+ * `limit` are then read from the table.
+ */
+export const SIMILAR_SQL = `WITH near AS (
+    SELECT c.id, bit_count((c.phash # $2::bigint)::bit(64))::int AS distance
+    FROM (${[0, 1, 2, 3].map(chunkBranch).join('\n      UNION\n      ')}) c
+    WHERE c.id <> $3
+    ORDER BY distance, c.id LIMIT $9
+  )
+  SELECT ${IMAGE_SELECT}, near.distance
+  FROM near JOIN labelq.images i ON i.tenant = $1 AND i.id = near.id
+  ORDER BY near.distance, i.id`;
+
 /** Query text and its bind values, built together so a `$n` always matches its value. */
 class Sql {
   readonly values: unknown[] = [];
@@ -229,16 +249,14 @@ export class SearchService {
       const chunks = hashChunks(BigInt(row.phash));
       const radius = Math.floor(query.maxDistance / 4);
       const probes = chunks.map((c) => probesWithin(c, radius));
-      const { rows } = await this.pool.query<ImageDbRow & { distance: number }>(
-        `SELECT ${IMAGE_SELECT}, bit_count((i.phash # $2::bigint)::bit(64))::int AS distance
-         FROM labelq.images i
-         WHERE i.tenant = $1 AND i.id <> $3 AND i.phash IS NOT NULL
-           AND (i.phash_0 = ANY($4::int[]) OR i.phash_1 = ANY($5::int[]) OR i.phash_2 = ANY($6::int[])
-                OR i.phash_3 = ANY($7::int[]))
-           AND bit_count((i.phash # $2::bigint)::bit(64)) <= $8
-         ORDER BY distance, i.id LIMIT $9`,
-        [tenant, row.phash, id, ...probes, query.maxDistance, query.limit],
-      );
+      const { rows } = await this.pool.query<ImageDbRow & { distance: number }>(SIMILAR_SQL, [
+        tenant,
+        row.phash,
+        id,
+        ...probes,
+        query.maxDistance,
+        query.limit,
+      ]);
       const items = await this.withLabels(tenant, rows);
       return { items: items.map((item, n) => ({ ...item, distance: rows[n]!.distance })) };
     } catch (err) {
