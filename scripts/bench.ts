@@ -8,6 +8,7 @@ import { quietSdkNodeVersionWarning } from './bench/quiet.ts';
 import { machineInfo } from './bench/machine.ts';
 import {
   NSFW_MODEL,
+  QUEUE_VARIANTS,
   cores,
   parseBenchArgs,
   usage,
@@ -25,13 +26,6 @@ import {
   type BenchServices,
 } from './bench/services.ts';
 import { sweepPoints } from './bench/sweep.ts';
-
-const QUEUE_VARIANTS: readonly VariantName[] = [
-  'pipeline',
-  'pipeline-nsfw',
-  'main-thread',
-  'bullmq-sandboxed',
-];
 
 function progress(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);

@@ -1,7 +1,8 @@
 // Entry of one variant's child process: `node --import tsx scripts/bench/child.ts <spec.json>`. Each variant
 // runs in a fresh process so its RSS, CPU and event-loop numbers are its own.
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { VariantName } from './options.ts';
+import { calibrateHarness } from './metrics.ts';
+import { QUEUE_VARIANTS, type VariantName } from './options.ts';
 import type { ChildResult, VariantSpec } from './protocol.ts';
 import { profilePhaseTo, profileWritten } from './profile.ts';
 import { quietSdkNodeVersionWarning } from './quiet.ts';
@@ -27,6 +28,25 @@ async function runnerFor(variant: VariantName): Promise<Runner> {
   }
 }
 
+/** What the meter costs this thread, with the queue variants' job-count poll (one Redis round trip) included. */
+async function calibrate(spec: VariantSpec): Promise<void> {
+  const redisUrl = spec.env.REDIS_URL;
+  if (!QUEUE_VARIANTS.includes(spec.variant) || redisUrl === undefined) {
+    await calibrateHarness(spec.loopResolutionMs);
+    return;
+  }
+  const { Queue } = await import('bullmq');
+  const queue = new Queue(`calibrate-${process.pid}`, {
+    connection: { url: redisUrl },
+    prefix: 'labelq-bench-calibrate',
+  });
+  try {
+    await calibrateHarness(spec.loopResolutionMs, () => queue.getJobCounts('completed', 'failed'));
+  } finally {
+    await queue.close();
+  }
+}
+
 quietSdkNodeVersionWarning();
 const specPath = process.argv[2];
 if (specPath === undefined) {
@@ -36,6 +56,7 @@ if (specPath === undefined) {
 const spec = JSON.parse(readFileSync(specPath, 'utf8')) as VariantSpec;
 if (spec.cpuProfileFile !== undefined) profilePhaseTo(spec.cpuProfileFile);
 try {
+  await calibrate(spec);
   const result = await (await runnerFor(spec.variant))(spec);
   await profileWritten();
   writeFileSync(spec.resultFile, JSON.stringify(result));

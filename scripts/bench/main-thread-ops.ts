@@ -100,6 +100,7 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       image: { type: 'string', default: '.bench/images/v3/jpeg-12mp-00000.jpg' },
       doc: { type: 'string' },
+      uncached: { type: 'boolean', default: false },
     },
   });
   const dir = mkdtempSync(join(tmpdir(), 'labelq-ops-'));
@@ -126,11 +127,18 @@ async function main(): Promise<void> {
     process.stdout.write(
       `image ${values.image} (${image.length} bytes), ${rounds} rounds, ${parallel} in flight\n`,
     );
-    for (const op of ops(store, 'ops', image, doc)) {
-      if (only && !only.some((o) => op.name.includes(o))) continue;
-      const { user, system } = await measure(op, rounds, parallel);
-      const f = (ms: number): string => ms.toFixed(2).padStart(6);
-      process.stdout.write(`${f(user + system)} ms (user ${f(user)}, sys ${f(system)})  ${op.name}\n`);
+    // The client's middleware-stack cache (createS3Client sets cacheMiddleware), on and then off.
+    const config_ = store.client.config as { cacheMiddleware?: boolean };
+    for (const cached of values.uncached ? [true, false] : [true]) {
+      config_.cacheMiddleware = cached;
+      for (const op of ops(store, 'ops', image, doc)) {
+        if (only && !only.some((o) => op.name.includes(o))) continue;
+        const { user, system } = await measure(op, rounds, parallel);
+        const f = (ms: number): string => ms.toFixed(2).padStart(6);
+        process.stdout.write(
+          `${f(user + system)} ms (user ${f(user)}, sys ${f(system)})  ${op.name}${cached ? '' : ' [middleware not cached]'}\n`,
+        );
+      }
     }
     if (chunks.length > 0)
       process.stdout.write(

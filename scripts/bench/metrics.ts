@@ -76,6 +76,36 @@ export function threadCpuMs(tid: number = process.pid): number | null {
   }
 }
 
+let harnessMsPerSec = 0;
+
+/**
+ * Main-thread CPU per second that the measuring itself costs, in this process with nothing else running: the
+ * event-loop delay histogram (a libuv timer every `resolutionMs`: measured ~20 ms of CPU per second at 2 ms,
+ * ~5 at 10 ms), the RSS sampler and, for queue variants, the job-count poll. Run it before the variant starts
+ * anything; every later PhaseMeter subtracts it from the main thread's CPU (`harnessCpuMs`). Null without /proc.
+ */
+export async function calibrateHarness(
+  resolutionMs: number,
+  poll?: () => Promise<unknown>,
+  ms = 3000,
+): Promise<number | null> {
+  const histogram = monitorEventLoopDelay({ resolution: resolutionMs });
+  const sampler = setInterval(() => process.memoryUsage.rss(), 100);
+  histogram.enable();
+  const before = threadCpuMs();
+  const started = performance.now();
+  while (performance.now() - started < ms) {
+    await poll?.();
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const after = threadCpuMs();
+  histogram.disable();
+  clearInterval(sampler);
+  if (before === null || after === null) return null;
+  harnessMsPerSec = ((after - before) * 1000) / (performance.now() - started);
+  return round(harnessMsPerSec);
+}
+
 function rssWithChildren(): number {
   let rss = process.memoryUsage.rss();
   for (const pid of descendants(process.pid)) rss += procRss(pid);
@@ -87,6 +117,11 @@ export interface PhaseNumbers {
   cpuMs: number;
   /** CPU of the main thread alone (the event loop: S3, BullMQ, job bookkeeping); null without /proc. */
   mainThreadCpuMs: number | null;
+  /**
+   * The part of mainThreadCpuMs the meter's own instruments cost over the phase (see measureHarnessCost);
+   * 0 when not calibrated.
+   */
+  harnessCpuMs: number;
   loopDelayMs: LoopDelay;
   /** Share of the phase the main thread's event loop was busy (0..1). */
   loopUtilization: number;
@@ -190,6 +225,7 @@ export class PhaseMeter {
       elapsedMs,
       cpuMs: (cpu.user + cpu.system) / 1000 + childCpu,
       mainThreadCpuMs: mainCpu === null || this.mainCpuStart === null ? null : mainCpu - this.mainCpuStart,
+      harnessCpuMs: (harnessMsPerSec * elapsedMs) / 1000,
       loopDelayMs: {
         p50: round(delay(h.count > 0 ? h.percentile(50) : 0)),
         p99: round(delay(h.count > 0 ? h.percentile(99) : 0)),

@@ -63,8 +63,13 @@ export interface ChildResult {
    * BullMQ and job bookkeeping (or, in main-thread/nsfwjs, on inference too). Null without Linux /proc.
    */
   mainThreadCpuMsPerImage: number | null;
-  /** The same number under the name the report uses (worker main-thread CPU per image). */
+  /**
+   * Worker main-thread CPU per image (the issue's target): mainThreadCpuMsPerImage less what the bench's own
+   * instruments cost that thread (harnessCpuMsPerImage, calibrated in the child before the variant starts).
+   */
   mainCpuMsPerImage: number | null;
+  /** Main-thread CPU of the bench's event-loop histogram, RSS sampler and job-count poll, per image. */
+  harnessCpuMsPerImage: number;
   /**
    * Per image class of the mix: images, images/s over the class's block of the run (classes run one after the
    * other; a block spans from the previous class's last completion to its own), and the peak RSS seen meanwhile.

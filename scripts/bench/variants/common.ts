@@ -112,7 +112,11 @@ export function childResult(
     imagesPerSec: round((images * 1000) / phase.elapsedMs),
     cpuMsPerImage: round(phase.cpuMs / images),
     mainThreadCpuMsPerImage: phase.mainThreadCpuMs === null ? null : round(phase.mainThreadCpuMs / images),
-    mainCpuMsPerImage: phase.mainThreadCpuMs === null ? null : round(phase.mainThreadCpuMs / images),
+    mainCpuMsPerImage:
+      phase.mainThreadCpuMs === null
+        ? null
+        : round(Math.max(0, phase.mainThreadCpuMs - phase.harnessCpuMs) / images),
+    harnessCpuMsPerImage: round(phase.harnessCpuMs / images),
     classes: classNumbers(spec.images, phase.marks),
     loopDelayMs: phase.loopDelayMs,
     loopUtilization: phase.loopUtilization,
