@@ -16,7 +16,10 @@ export function createS3Client(s3: Config['s3']): S3Client {
     responseChecksumValidation: s3.checksums,
     requestHandler: new NodeHttpHandler({
       connectionTimeout: s3.connectTimeoutMs,
-      requestTimeout: s3.requestTimeoutMs,
+      // S3_REQUEST_TIMEOUT_MS is how long the socket may idle. The handler's `requestTimeout` no longer is that:
+      // since @smithy/node-http-handler 4.x it only logs a warning (to the console) unless throwOnRequestTimeout
+      // is set, so every S3 call but the deadline-bound download could wait on a hung endpoint forever.
+      socketTimeout: s3.requestTimeoutMs,
     }),
     ...(s3.endpoint !== undefined ? { endpoint: s3.endpoint } : {}),
     // A copy: Config is frozen and the SDK annotates the credentials object it is given.
