@@ -17,9 +17,10 @@ import { OpenJobs } from '@labelq/access';
 import { loadConfig } from '@labelq/config';
 import { DEFAULT_TENANT, JOB_PAYLOAD_VERSION, type ClassifyJob } from '@labelq/contracts';
 import { startRedisServer } from '@labelq/dev-services';
-import { classifyJob, createClassifyQueue, queueDepth } from '@labelq/queue';
+import { classifyJob, createClassifyQueue } from '@labelq/queue';
 import { Redis } from 'ioredis';
 import { machineInfo } from './machine.ts';
+import { commandsPerJob, redisSnapshot, type RedisSnapshot } from './redis-snapshot.ts';
 
 const { values } = parseArgs({
   options: {
@@ -51,21 +52,10 @@ const redis = new Redis(redisServer.url);
 const queue = createClassifyQueue(config, redis);
 const openJobs = new OpenJobs(redis, config.redis.keyPrefix);
 
-interface Snapshot {
-  cpu: number;
-  calls: number;
-}
-async function snapshot(): Promise<Snapshot> {
-  const cpu = await redis.info('cpu');
-  const num = (k: string) => Number(new RegExp(`^${k}:([0-9.]+)`, 'm').exec(cpu)?.[1] ?? 0);
-  const stats = await redis.info('commandstats');
-  let calls = 0;
-  for (const m of stats.matchAll(/^cmdstat_([a-z|_-]+):calls=(\d+)/gm)) {
-    // Our own INFO calls are not labelq's traffic.
-    if (m[1] !== 'info') calls += Number(m[2]);
-  }
-  return { cpu: num('used_cpu_user') + num('used_cpu_sys'), calls };
-}
+const snapshot = (): Promise<RedisSnapshot> => redisSnapshot(redis);
+/** Jobs the step's workers reported finished (they tell on stdout: polling Redis would add to the measure). */
+let finished = 0;
+let onFinished: () => void = () => undefined;
 
 function spawnWorker(): Promise<ChildProcess> {
   const child = spawn(
@@ -79,7 +69,12 @@ function spawnWorker(): Promise<ChildProcess> {
   );
   return new Promise((resolve, reject) => {
     child.stdout?.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve(child);
+      const text = d.toString();
+      if (text.includes('ready')) resolve(child);
+      for (const m of text.matchAll(/^finished (\d+)$/gm)) {
+        finished += Number(m[1]);
+        if (finished >= jobsPerStep) onFinished();
+      }
     });
     child.once('exit', (code) => reject(new Error(`worker exited ${code}`)));
   });
@@ -122,14 +117,17 @@ for (const workers of steps) {
     await queue.addBulk(chunk.map((j) => classifyJob(config, j)));
   }
   const e1 = await snapshot();
+  // Paused while the workers start (one after another on a loaded machine): every job runs inside the window
+  // measured, and the start-up traffic stays outside it.
+  await queue.pause();
+  finished = 0;
+  const allFinished = new Promise<void>((resolve) => (onFinished = resolve));
   const children = await Promise.all(Array.from({ length: workers }, () => spawnWorker()));
-  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, 500));
   const p0 = await snapshot();
-  for (;;) {
-    const d = await queueDepth(queue);
-    if (d.depth === 0) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const t0 = performance.now();
+  await queue.resume();
+  await allFinished;
   const seconds = (performance.now() - t0) / 1000;
   const p1 = await snapshot();
   const idleSeconds = Number(values['idle-seconds']);
@@ -153,6 +151,7 @@ for (const workers of steps) {
       redisCpuUsPerJob: Math.round(processCpuUs),
       commandsPerJob: +((p1.calls - p0.calls) / jobsPerStep).toFixed(2),
       redisCpuShare: +((p1.cpu - p0.cpu) / seconds).toFixed(3),
+      byCommand: commandsPerJob(p0, p1, jobsPerStep),
     },
     idle: {
       seconds: +idleWall.toFixed(1),
