@@ -96,7 +96,9 @@ for (let i = 0; i < jobs; i++) {
   });
 }
 
+const usedMemory = async () => Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))?.[1] ?? 0);
 await redis.config('RESETSTAT');
+const m0 = await usedMemory();
 const e0 = await redisSnapshot(redis);
 for (let i = 0; i < payloads.length; i += 100) {
   const chunk = payloads.slice(i, i + 100);
@@ -132,6 +134,16 @@ await allFinished;
 counting = false;
 const seconds = (performance.now() - t0) / 1000;
 const p1 = await redisSnapshot(redis);
+// What each finished job leaves in Redis for KEEP_COMPLETED_SECONDS (its hash with the result document, the
+// events stream, the metrics), besides the worker's connections.
+const retainedBytesPerJob = Math.round(((await usedMemory()) - m0) / jobs);
+// Of that, one completed job's hash (payload, options, the result document) and the result document alone;
+// the rest is mostly BullMQ's events stream, capped at 10000 entries whatever the rate.
+const sampleJob = await queue.getJob(payloads[0]!.id);
+const jobHashBytes = Number(
+  await redis.call('MEMORY', 'USAGE', `${config.queue.prefix}:${config.queue.name}:${payloads[0]!.id}`),
+);
+const resultDocumentBytes = JSON.stringify(sampleJob?.returnvalue ?? null).length;
 const counts = await queue.getJobCounts('completed', 'failed');
 await runtime.close();
 await queue.obliterate({ force: true }).catch(() => undefined);
@@ -166,6 +178,10 @@ const out = {
   ),
   clientCommandsTotalPerJob: +(Object.values(sent).reduce((x, y) => x + y, 0) / jobs).toFixed(2),
   workerConnections,
+  retainedBytesPerJob,
+  jobHashBytes,
+  resultDocumentBytes,
+  keepCompletedSeconds: config.worker.keepCompletedSeconds,
 };
 if (values.json) process.stdout.write(`${JSON.stringify(out)}\n`);
 else process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

@@ -29,6 +29,10 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '6' },
     'work-ms': { type: 'string', default: '20' },
     'idle-seconds': { type: 'string', default: '10' },
+    /** Bytes of the result each job returns (BullMQ keeps it); pnpm bench:redis-scale-real measures the real one. */
+    'result-bytes': { type: 'string', default: '1400' },
+    /** File each result with the review queue as the real worker does after an NSFW model. */
+    moderation: { type: 'boolean', default: true },
     json: { type: 'boolean', default: false },
   },
 });
@@ -45,6 +49,8 @@ const env: Record<string, string> = {
   REDIS_KEY_PREFIX: 'scale',
   WORKER_CONCURRENCY: values.concurrency,
   BENCH_WORK_MS: values['work-ms'],
+  BENCH_RESULT_BYTES: values['result-bytes'],
+  BENCH_MODERATION: values.moderation ? '1' : '0',
   LOG_LEVEL: 'warn',
 };
 const config = loadConfig(env);
@@ -173,6 +179,8 @@ const out = {
   baselineRedisCpuUsPerSecond: Math.round(baselineCpuPerSecond * 1e6),
   date: new Date().toISOString(),
   workMs: Number(values['work-ms']),
+  resultBytes: Number(values['result-bytes']),
+  moderation: values.moderation,
   rows,
 };
 if (values.json) {
