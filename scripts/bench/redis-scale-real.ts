@@ -15,12 +15,13 @@ import { OpenJobs } from '@labelq/access';
 import { loadConfig } from '@labelq/config';
 import { DEFAULT_TENANT, JOB_PAYLOAD_VERSION, type ClassifyJob } from '@labelq/contracts';
 import { S3RVER_CREDENTIALS, s3ClientFor, startRedisServer, startS3rver } from '@labelq/dev-services';
-import { classifyJob, createClassifyQueue } from '@labelq/queue';
+import { createClassifyQueue } from '@labelq/queue';
 import { createWorkerRuntime } from '@labelq/worker';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { machineInfo } from './machine.ts';
+import { enqueueAsApi } from './redis-scale-enqueue.ts';
 import { commandsPerJob, redisSnapshot, type RedisSnapshot } from './redis-snapshot.ts';
 
 const { values } = parseArgs({
@@ -100,15 +101,7 @@ const usedMemory = async () => Number(/^used_memory:(\d+)/m.exec(await redis.inf
 await redis.config('RESETSTAT');
 const m0 = await usedMemory();
 const e0 = await redisSnapshot(redis);
-for (let i = 0; i < payloads.length; i += 100) {
-  const chunk = payloads.slice(i, i + 100);
-  await openJobs.reserve(
-    DEFAULT_TENANT,
-    chunk.map((j) => j.id),
-    10_000_000,
-  );
-  await queue.addBulk(chunk.map((j) => classifyJob(config, j)));
-}
+await enqueueAsApi(queue, openJobs, config, payloads);
 const e1 = await redisSnapshot(redis);
 // Paused while the runtime starts, so its start-up traffic (script loads, checks) is not counted per job.
 await queue.pause();

@@ -17,9 +17,10 @@ import { OpenJobs } from '@labelq/access';
 import { loadConfig } from '@labelq/config';
 import { DEFAULT_TENANT, JOB_PAYLOAD_VERSION, type ClassifyJob } from '@labelq/contracts';
 import { startRedisServer } from '@labelq/dev-services';
-import { classifyJob, createClassifyQueue } from '@labelq/queue';
+import { createClassifyQueue } from '@labelq/queue';
 import { Redis } from 'ioredis';
 import { machineInfo } from './machine.ts';
+import { enqueueAsApi } from './redis-scale-enqueue.ts';
 import { commandsPerJob, redisSnapshot, type RedisSnapshot } from './redis-snapshot.ts';
 
 const { values } = parseArgs({
@@ -111,17 +112,8 @@ for (const workers of steps) {
       submittedAt: new Date().toISOString(),
     };
   });
-  // Enqueue as the API does: reserve the ids, then one addBulk per request of 100.
   const e0 = await snapshot();
-  for (let i = 0; i < jobs.length; i += 100) {
-    const chunk = jobs.slice(i, i + 100);
-    await openJobs.reserve(
-      DEFAULT_TENANT,
-      chunk.map((j) => j.id),
-      10_000_000,
-    );
-    await queue.addBulk(chunk.map((j) => classifyJob(config, j)));
-  }
+  await enqueueAsApi(queue, openJobs, config, jobs);
   const e1 = await snapshot();
   // Paused while the workers start (one after another on a loaded machine): every job runs inside the window
   // measured, and the start-up traffic stays outside it.
