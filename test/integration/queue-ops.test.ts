@@ -80,7 +80,11 @@ async function stack(extra: Record<string, string> = {}) {
     await app.close();
     await queue.obliterate({ force: true });
     await queue.close();
-    const leftovers = await redis.keys(`${run}:*`);
+    // The run's prefix, and the webhook and batch control queues the worker runtimes open beside it.
+    const leftovers = [
+      ...(await redis.keys(`${run}:*`)),
+      ...(await redis.keys(`${config.queue.prefix}:${run}-*`)),
+    ];
     if (leftovers.length > 0) await redis.del(...leftovers);
   });
   const key = async (scopes: Scope[], tenant = 'ops') => (await keys.create({ tenant, scopes })).key;
