@@ -8,16 +8,11 @@
 //
 // Prints one JSON summary on stdout; exits 1 when an invariant fails. Everything runs on loopback: a private
 // redis-server (AOF, fsync always), s3rver, `services/api/src/main.ts` and `services/worker/src/main.ts`.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type ListObjectsV2CommandOutput,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createClassifyQueue } from '@labelq/queue';
 import { loadConfig } from '@labelq/config';
 import {
@@ -29,6 +24,7 @@ import {
 } from '@labelq/dev-services';
 import { Redis } from 'ioredis';
 import { readFileSync } from 'node:fs';
+import { repoRoot, rssMb, spawnService, waitReady } from './service-process.ts';
 
 // s3rver (in this process) encrypts ListObjectsV2 continuation tokens with DES: past 1,000 result documents the
 // final listing needs OpenSSL's legacy provider, so run again with it unless it is on.
@@ -43,7 +39,7 @@ if (!(process.env.NODE_OPTIONS ?? '').includes('--openssl-legacy-provider')) {
   process.exit(rerun.status ?? 1);
 }
 
-const root = join(import.meta.dirname, '..', '..');
+const root = repoRoot;
 const JOBS = Number(process.env.SOAK_JOBS ?? 20_000);
 const KILL_EVERY_MS = Number(process.env.KILL_EVERY_MS ?? 120_000);
 const WORKERS = Number(process.env.SOAK_WORKERS ?? 1);
@@ -56,53 +52,6 @@ const photos = ['astronaut', 'camera', 'chelsea', 'coffee', 'rocket'].map((n) =>
   readFileSync(join(root, 'test', 'fixtures', 'photos', `${n}.jpg`)),
 );
 const log = (msg: string): void => void process.stderr.write(`[soak ${new Date().toISOString()}] ${msg}\n`);
-
-/** VmRSS (or VmHWM, the peak) of a process in MB; null when it is gone. */
-async function rssMb(pid: number | undefined, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): Promise<number | null> {
-  if (pid === undefined) return null;
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    return Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1]) / 1024);
-  } catch {
-    return null;
-  }
-}
-
-/** One ListObjectsV2 page; s3rver answers a rare 500 InternalError on a busy disk, so retry a few times. */
-async function listPage(
-  client: S3Client,
-  prefix: string,
-  token: string | undefined,
-): Promise<ListObjectsV2CommandOutput> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await client.send(
-        new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ContinuationToken: token }),
-      );
-    } catch (err) {
-      if (attempt >= 10) throw err;
-      log(`listing results failed (${String(err)}); retrying`);
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-  }
-}
-
-// Every process we spawned dies with us, also when the soak itself throws (no orphaned API or worker).
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-
-function spawnService(name: 'api' | 'worker', env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'services', name, 'src', 'main.ts')], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', MALLOC_ARENA_MAX: '2', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'labelq-soak-'));
@@ -144,15 +93,7 @@ async function main(): Promise<void> {
   const config = loadConfig(env, 2);
   const api = spawnService('api', env);
   const base = `http://127.0.0.1:${apiPort}`;
-  for (let i = 0; ; i++) {
-    const ok = await fetch(`${base}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (i > 200) throw new Error('API did not become ready');
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await waitReady(base, 50_000);
   const workers: ChildProcess[] = Array.from({ length: WORKERS }, () => spawnService('worker', env));
   const samples: Record<string, unknown>[] = [];
   const redisClient = (): Redis => new Redis(redis.url, { maxRetriesPerRequest: 1, lazyConnect: false });
@@ -311,7 +252,9 @@ async function main(): Promise<void> {
   const documentIds: string[] = [];
   let token: string | undefined;
   do {
-    const page = await listPage(s3Client, config.s3.resultsPrefix, token);
+    const page = await s3Client.send(
+      new ListObjectsV2Command({ Bucket: BUCKET, Prefix: config.s3.resultsPrefix, ContinuationToken: token }),
+    );
     for (const o of page.Contents ?? []) documentIds.push(/([^/]+)\.json$/.exec(o.Key ?? '')?.[1] ?? '');
     token = page.NextContinuationToken;
   } while (token !== undefined);
