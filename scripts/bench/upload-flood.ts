@@ -4,6 +4,8 @@
 // its Retry-After, as a well-behaved one would. Samples the API's VmRSS before, every 100 ms during (the peak,
 // and VmHWM), right after the last answer and 10 s later; counts every answer by status and code (a
 // `503 queue_unavailable` with Redis healthy is a false outage answer); checks one queued job per upload.
+// FLOOD_ROUNDS (default 2) floods the same API process again after the 10 s: what stays resident after one
+// flood and does not grow with the next is held, not leaked.
 //
 //   flock /tmp/labelq-bench.lock pnpm bench:upload-flood
 //   FLOOD_UPLOADS=50 FLOOD_MB=5 FLOOD_BUDGET_BYTES=2147483648 flock /tmp/labelq-bench.lock pnpm bench:upload-flood
@@ -25,6 +27,8 @@ import { repoRoot, rssMb, spawnService, waitReady } from './service-process.ts';
 const UPLOADS = Number(process.env.FLOOD_UPLOADS ?? 200);
 const BYTES = Math.round(Number(process.env.FLOOD_MB ?? 5) * 1024 * 1024);
 const BUDGET = process.env.FLOOD_BUDGET_BYTES;
+/** Floods one after another against the same API process. */
+const ROUNDS = Number(process.env.FLOOD_ROUNDS ?? 2);
 const BUCKET = 'labelq-flood';
 const log = (msg: string): void => void process.stderr.write(`[flood ${new Date().toISOString()}] ${msg}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -133,36 +137,48 @@ async function main(): Promise<void> {
   const before = { rssMb: await rssMb(api.pid), hwmMb: await rssMb(api.pid, 'VmHWM') };
   log(`API ready, RSS ${before.rssMb} MB; ${UPLOADS} parallel uploads of ${BYTES} bytes`);
 
-  let peakRss = before.rssMb ?? 0;
-  const sampler = setInterval(() => {
-    void rssMb(api.pid).then((mb) => (peakRss = Math.max(peakRss, mb ?? 0)));
-  }, 100);
   const answers: Record<string, number> = {};
   const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
-  const t0 = Date.now();
   let accepted = 0;
   let attemptsMax = 0;
-  await Promise.all(
-    Array.from({ length: UPLOADS }, async (_, i) => {
-      for (let attempt = 1; attempt <= 600; attempt++) {
-        const a = await postOnce(port, agent, i);
-        const key = `${a.status}${a.code !== undefined ? ` ${a.code}` : ''}`;
-        answers[key] = (answers[key] ?? 0) + 1;
-        if (a.status === 202) {
-          accepted++;
-          attemptsMax = Math.max(attemptsMax, attempt);
-          return;
+  // Each round floods the same API process again with new bodies: memory that stays after a round and does not
+  // grow with the next is held, not leaked.
+  const rounds: Record<string, number | null>[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    let peakRss = 0;
+    const sampler = setInterval(() => {
+      void rssMb(api.pid).then((mb) => (peakRss = Math.max(peakRss, mb ?? 0)));
+    }, 100);
+    const t0 = Date.now();
+    await Promise.all(
+      Array.from({ length: UPLOADS }, async (_, j) => {
+        const i = round * UPLOADS + j;
+        for (let attempt = 1; attempt <= 600; attempt++) {
+          const a = await postOnce(port, agent, i);
+          const key = `${a.status}${a.code !== undefined ? ` ${a.code}` : ''}`;
+          answers[key] = (answers[key] ?? 0) + 1;
+          if (a.status === 202) {
+            accepted++;
+            attemptsMax = Math.max(attemptsMax, attempt);
+            return;
+          }
+          await sleep((a.retryAfterS ?? 1) * 1000);
         }
-        await sleep((a.retryAfterS ?? 1) * 1000);
-      }
-    }),
-  );
-  const seconds = (Date.now() - t0) / 1000;
-  clearInterval(sampler);
-  const right = { rssMb: await rssMb(api.pid), hwmMb: await rssMb(api.pid, 'VmHWM') };
-  log(`all answered in ${seconds.toFixed(1)} s; waiting 10 s`);
-  await sleep(10_000);
-  const after10s = await rssMb(api.pid);
+      }),
+    );
+    const seconds = (Date.now() - t0) / 1000;
+    clearInterval(sampler);
+    const rightAfter = await rssMb(api.pid);
+    log(`round ${round + 1}: all answered in ${seconds.toFixed(1)} s; waiting 10 s`);
+    await sleep(10_000);
+    rounds.push({
+      seconds: Math.round(seconds * 10) / 10,
+      peakSampledMb: peakRss,
+      vmHwmMb: await rssMb(api.pid, 'VmHWM'),
+      rightAfterMb: rightAfter,
+      after10sMb: await rssMb(api.pid),
+    });
+  }
 
   const queue = createClassifyQueue(config, { url: redis.url });
   const counts = await queue.getJobCounts('waiting', 'prioritized', 'active', 'completed', 'failed');
@@ -171,6 +187,7 @@ async function main(): Promise<void> {
   const falseOutages = answers['503 queue_unavailable'] ?? 0;
   const summary = {
     uploads: UPLOADS,
+    floods: ROUNDS,
     bytesEach: BYTES,
     apiMaxUploadBytesInFlight: BUDGET ?? 'default (268435456)',
     accepted,
@@ -178,17 +195,11 @@ async function main(): Promise<void> {
     answers,
     falseOutages,
     mostAttemptsForOneUpload: attemptsMax,
-    seconds: Math.round(seconds * 10) / 10,
-    apiRssMb: {
-      before: before.rssMb,
-      peakSampled: peakRss,
-      peakVmHWM: right.hwmMb,
-      rightAfter: right.rssMb,
-      after10s,
-    },
+    apiRssBeforeMb: before.rssMb,
+    rounds,
     loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
   };
-  const ok = accepted === UPLOADS && jobs === UPLOADS && falseOutages === 0;
+  const ok = accepted === UPLOADS * ROUNDS && jobs === UPLOADS * ROUNDS && falseOutages === 0;
   process.stdout.write(`${JSON.stringify({ ok, ...summary }, null, 2)}\n`);
 
   api.kill('SIGTERM');
