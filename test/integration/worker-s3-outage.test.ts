@@ -92,13 +92,14 @@ describe('worker S3 outage (circuit breaker)', () => {
     expect(during).toMatchObject({ completed: 0, failed: 0 });
     expect(runtime.worker.isPaused()).toBe(true);
     // Not ready, and the body says why: the breaker is open (besides the results bucket being unreachable).
+    // Refused connections read as storage_unavailable, a silent S3 as timeout: both are outages to the breaker.
     const down = await fetch(`${http.url}/readyz`);
     expect(down.status).toBe(503);
     const checks = ((await down.json()) as { checks: Record<string, { ok: boolean; error?: string }> })
       .checks;
     expect(checks['breaker:s3']?.ok).toBe(false);
     expect(checks['breaker:s3']?.error).toMatch(
-      /^circuit open since \d{4}-\d\d-\d\dT.* \(storage_unavailable: .*\): taking no jobs until a probe succeeds$/,
+      /^circuit open since \d{4}-\d\d-\d\dT.* \((storage_unavailable|timeout): .*\): taking no jobs until a probe succeeds$/,
     );
     const metrics = await scrape(`${http.url}/metrics`);
     expect(sample(metrics, 'labelq_worker_circuit_breaker_open', { dependency: 's3' })).toBe(1);
