@@ -84,7 +84,8 @@ export async function startSupervised(spec: SupervisedSpec): Promise<SupervisedP
       throw new Error(`${spec.name} exited at start: ${stderr}`);
     }
     if (Date.now() > deadline) {
-      child.kill('SIGKILL');
+      // The server itself, not its watchdog shell: killing the shell would leave the server running.
+      process.kill(pid, 'SIGKILL');
       throw new Error(`${spec.name} did not answer in time: ${stderr}`);
     }
     await new Promise((r) => setTimeout(r, spec.pollMs));
