@@ -113,6 +113,13 @@ export const ERROR_CODES = {
     retryable: false,
     message: 'The webhook URL targets a private address',
   },
+  // The resolver could not answer for a webhook or callback host right now (EAI_AGAIN, timeout): not the URL's
+  // fault, so retryable, unlike a name that does not exist (webhook_url_invalid).
+  webhook_host_lookup_failed: {
+    status: 503,
+    retryable: true,
+    message: 'The webhook host could not be looked up; try again',
+  },
   webhook_not_found: { status: 404, retryable: false, message: 'No such webhook endpoint' },
   // The installation does not let this tenant name a callbackUrl (CALLBACK_URL_TENANTS).
   callback_not_allowed: {

@@ -7,6 +7,7 @@ import {
   createDeliveryAgents,
   isAllowedHost,
   isPermittedAddress,
+  lookupFailureCode,
   parseAllowedTargets,
 } from './targets.ts';
 
@@ -76,6 +77,23 @@ describe('checkWebhookUrl', () => {
     ['/relative', 'webhook_url_invalid'],
   ])('%s -> %s', async (url, code) => {
     await expect(checkWebhookUrl(url, none)).rejects.toMatchObject({ code });
+  });
+  it('refuses a name that does not exist as webhook_url_invalid', async () => {
+    // .invalid never resolves (RFC 2606): the resolver answers NXDOMAIN at once, even air-gapped.
+    await expect(checkWebhookUrl('http://no-such-host.invalid/x', none)).rejects.toMatchObject({
+      code: 'webhook_url_invalid',
+      details: { reason: 'ENOTFOUND' },
+    });
+  });
+  it.each([
+    ['ENOTFOUND', 'webhook_url_invalid'],
+    ['ENODATA', 'webhook_url_invalid'],
+    ['EAI_AGAIN', 'webhook_host_lookup_failed'],
+    ['ETIMEOUT', 'webhook_host_lookup_failed'],
+    ['ECONNREFUSED', 'webhook_host_lookup_failed'],
+    ['lookup failed', 'webhook_host_lookup_failed'],
+  ])('a lookup failing with %s -> %s', (errno, code) => {
+    expect(lookupFailureCode(errno)).toBe(code);
   });
   it('accepts a public address and an allow-listed private host', async () => {
     await expect(checkWebhookUrl('https://8.8.8.8/hook', none)).resolves.toBeInstanceOf(URL);

@@ -84,6 +84,15 @@ export function isPermittedAddress(address: string, allowed: AllowedTargets): bo
 }
 
 /**
+ * A failed DNS lookup of a webhook host: the name does not exist (NXDOMAIN, no address: the URL is wrong, 400)
+ * or the resolver could not answer now (EAI_AGAIN, a timeout, refused: a retryable 503, so a DNS hiccup does not
+ * make a client treat its correct URL as invalid).
+ */
+export function lookupFailureCode(errno: string): 'webhook_url_invalid' | 'webhook_host_lookup_failed' {
+  return errno === 'ENOTFOUND' || errno === 'ENODATA' ? 'webhook_url_invalid' : 'webhook_host_lookup_failed';
+}
+
+/**
  * Checks a webhook or callback URL when it is registered: http(s) only, no credentials, a host, and, unless
  * the host is allow-listed, every address it resolves to public (`webhook_url_forbidden`). This only gives an
  * early, clear 400: the delivery agent checks the address again at connect time, so a name that later
@@ -115,9 +124,15 @@ export async function checkWebhookUrl(raw: string, allowed: AllowedTargets): Pro
     try {
       addresses = (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
     } catch (err) {
-      throw new LabelqError('webhook_url_invalid', `The webhook host "${host}" does not resolve`, {
-        details: { host, reason: (err as NodeJS.ErrnoException).code ?? 'lookup failed' },
-      });
+      const reason = (err as NodeJS.ErrnoException).code ?? 'lookup failed';
+      const code = lookupFailureCode(reason);
+      throw new LabelqError(
+        code,
+        code === 'webhook_url_invalid'
+          ? `The webhook host "${host}" does not resolve`
+          : `The webhook host "${host}" could not be looked up now (${reason}); try again`,
+        { details: { host, reason } },
+      );
     }
   }
   const refused = addresses.filter((a) => !isPermittedAddress(a, allowed));
