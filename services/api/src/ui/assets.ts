@@ -247,8 +247,8 @@ async function follow(path, onEvent, onState) {
       if (res.status === 204) return;
       if (!res.ok) {
         const message = (await res.json().catch(() => ({}))).error?.message || res.statusText;
-        // A client error (no such batch, no scope) does not go away by asking again.
-        if (res.status < 500) return onState('failed', new Error(message));
+        // A client error (no such batch, no scope) does not go away by asking again; a rate limit (429) does.
+        if (res.status < 500 && res.status !== 429) return onState('failed', new Error(message));
         throw new Error(message);
       }
       onState('live');
