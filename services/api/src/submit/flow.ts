@@ -77,16 +77,19 @@ export async function submit(
     const decision = decide(found, { purpose: job.purpose, force });
     if (decision.action === 'duplicate') {
       if (job.callbackUrl !== undefined) {
-        // Refused before anything changes; a completed image's callback is sent from its stored result.
+        // Refused before anything changes; a completed image's callback is sent from its stored result. A client
+        // retrying its own submission (after a timeout or a 503) finds the job it queued, with the same
+        // callbackUrl: a plain duplicate; a different one could not be added to that job.
         if (decision.status !== 'completed') {
-          throw new LabelqError(
-            'callback_job_in_progress',
-            `Image ${id} is already ${decision.status} from another submission: its callbackUrl (if any) ` +
-              'applies; send this one again once it has finished, or subscribe a webhook endpoint',
-            { details: { id, status: decision.status } },
-          );
-        }
-        completedCallbacks.push(job);
+          if (callbackUrlOf(found) !== job.callbackUrl) {
+            throw new LabelqError(
+              'callback_job_in_progress',
+              `Image ${id} is already ${decision.status} from another submission: its callbackUrl (if any) ` +
+                'applies; send this one again once it has finished, or subscribe a webhook endpoint',
+              { details: { id, status: decision.status } },
+            );
+          }
+        } else completedCallbacks.push(job);
       }
       answers.set(id, { status: decision.status, duplicate: true });
       if (decision.promote && found?.snapshot) toPromote.push(found.snapshot.job);
@@ -155,6 +158,12 @@ export async function submit(
     ...answers.get(job.id)!,
     links: { self: selfLink(job.id) },
   }));
+}
+
+/** The callbackUrl stored with the job Redis holds for an id (v2 payloads; always normalised). */
+function callbackUrlOf(found: Known | undefined): string | undefined {
+  const data = found?.snapshot?.job.data;
+  return data !== undefined && 'callbackUrl' in data ? data.callbackUrl : undefined;
 }
 
 /** What is known of an id: its status, and the Redis snapshot while Redis holds it. */
