@@ -36,7 +36,7 @@ function configFor(redisUrl: string): Config {
       bucket: BUCKET,
       prefix: run,
       // These tests are about Redis outages, not keys (test/integration/api-access.test.ts is).
-      extra: { AUTH_DISABLED: 'true' },
+      extra: { AUTH_DISABLED: 'true', CALLBACK_URL_TENANTS: 'default' },
     }),
   );
 }
@@ -99,6 +99,22 @@ describe('Redis outage', () => {
       body: JSON.stringify({ key: 'x.jpg' }),
     });
     expect(jobs).toMatchObject({ status: 503, code: 'queue_unavailable' });
+    // The callback routes and a submission's callbackUrl check read Redis too.
+    expect(await call(`${base}/v1/callbacks`)).toMatchObject({ status: 503, code: 'queue_unavailable' });
+    const secret = await call(`${base}/v1/callbacks/secret`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(secret).toMatchObject({ status: 503, code: 'queue_unavailable' });
+    const off = await call(`${base}/v1/callbacks/secret`, { method: 'DELETE' });
+    expect(off).toMatchObject({ status: 503, code: 'queue_unavailable' });
+    const withCallback = await call(`${base}/v1/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([{ key: 'x.jpg', callbackUrl: 'https://example.com/cb' }]),
+    });
+    expect(withCallback).toMatchObject({ status: 503, code: 'queue_unavailable' });
     const ready = await call(`${base}/readyz`);
     expect(ready.status).toBe(503);
     expect(ready.body.checks).toMatchObject({ redis: { ok: false }, s3: { ok: true } });

@@ -580,6 +580,13 @@ describe('per-request callbackUrl', () => {
       const bad = await upload(await uniquePhoto('rocket', 90), `&callbackUrl=${encodeURIComponent(url)}`);
       expect([bad.status, bad.body.error?.code], url).toEqual([400, code]);
     }
+    // Under the 2048-character limit as sent, over it once normalised (each é becomes %C3%A9): refused, since
+    // the job payload could not carry it to the worker.
+    const long = receiver.url(`/${'é'.repeat(600)}`);
+    expect(long.length).toBeLessThan(2048);
+    expect(new URL(long).toString().length).toBeGreaterThan(2048);
+    const tooLong = await api('POST', '/v1/jobs', { key: 'x.jpg', callbackUrl: long });
+    expect([tooLong.status, tooLong.body.error?.code]).toEqual([400, 'webhook_url_invalid']);
 
     // An upload: image.completed to the callback, verified with the callback secret.
     const up = await upload(await uniquePhoto('rocket', 91), `${cbQuery('/cb-upload')}&wait=30`);
@@ -637,7 +644,14 @@ describe('per-request callbackUrl', () => {
     await queue.pause();
     try {
       const photo = await uniquePhoto('rocket', 94);
-      expect((await upload(photo, cbQuery('/cb-first'))).status).toBe(202);
+      const first = await upload(photo, cbQuery('/cb-first'));
+      expect(first.status).toBe(202);
+      // The same submission again (a client retrying after a timeout or a 503): a plain duplicate.
+      const retry = await upload(photo, cbQuery('/cb-first'));
+      expect([retry.status, retry.body]).toMatchObject([
+        202,
+        { id: first.body.id, duplicate: true, status: 'queued' },
+      ]);
       const second = await upload(photo, cbQuery('/cb-second'));
       expect([second.status, second.body.error?.code]).toEqual([409, 'callback_job_in_progress']);
     } finally {

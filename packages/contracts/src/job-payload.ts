@@ -37,13 +37,20 @@ export const jobPayloadV1Schema = z.object({
 });
 
 /**
+ * The longest `callbackUrl` a job carries, in characters of its normalised form (`new URL(raw).toString()`, the
+ * form stored: percent-encoding and punycode can make it longer than what the client sent). The API refuses a
+ * longer one, so a job it accepted always passes this schema in the worker.
+ */
+export const MAX_CALLBACK_URL_LENGTH = 2048;
+
+/**
  * v2 adds the tenant the job belongs to, and (optional, added with #10's callbacks; a worker that predates it
  * ignores it) the request's one-off `callbackUrl`, checked by the API when the job was submitted.
  */
 export const jobPayloadV2Schema = jobPayloadV1Schema.extend({
   v: z.literal(2),
   tenant: tenantIdSchema,
-  callbackUrl: z.string().max(2048).optional(),
+  callbackUrl: z.string().max(MAX_CALLBACK_URL_LENGTH).optional(),
 });
 
 /** The payload version this code writes when it needs to (see {@link encodeJobPayload}). */

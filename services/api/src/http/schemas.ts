@@ -1,4 +1,4 @@
-import { modelNameSchema, purposeSchema } from '@labelq/contracts';
+import { MAX_CALLBACK_URL_LENGTH, modelNameSchema, purposeSchema } from '@labelq/contracts';
 import { z } from 'zod';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './json-body.ts';
 
@@ -57,7 +57,7 @@ export const metadataStringSchema = z
 export const callbackUrlSchema = z
   .string()
   .min(1)
-  .max(2048)
+  .max(MAX_CALLBACK_URL_LENGTH)
   .describe(
     'Receiver of image.completed / image.failed / image.review_required for this image, signed with the ' +
       "tenant's callback secret (Standard Webhooks)",

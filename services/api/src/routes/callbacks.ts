@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../deps.ts';
 import { errorResponses, openapi } from '../http/response-schemas.ts';
 import { parseOrThrow, zodJsonSchema } from '../http/validation.ts';
+import { withDeadline } from '../timeout.ts';
 import type { ApiWorkflow } from '../workflow/deps.ts';
 
 function settings(allowed: boolean, s: CallbackSecrets | undefined): CallbackSettings {
@@ -26,10 +27,19 @@ function settings(allowed: boolean, s: CallbackSecrets | undefined): CallbackSet
 /**
  * `/callbacks` (scope `admin`): the tenant's switch and signing secret for per-request `callbackUrl`s. Creating
  * the secret turns callbacks on (only for tenants CALLBACK_URL_TENANTS names: 403 `callback_not_allowed`
- * otherwise); creating it again rotates it with an overlap; deleting it turns callbacks off.
+ * otherwise); creating it again rotates it with an overlap; deleting it turns callbacks off. Redis calls answer
+ * 503 `queue_unavailable` when Redis fails or does not answer within `timeoutMs`.
  */
-export function callbackRoutes(app: FastifyInstance, deps: ApiDeps, wf: ApiWorkflow): void {
+export function callbackRoutes(
+  app: FastifyInstance,
+  deps: ApiDeps,
+  wf: ApiWorkflow,
+  timeoutMs: number,
+): void {
   const tags = ['webhooks'];
+  // A Redis outage answers 503 queue_unavailable, not 500.
+  const redisOp = <T>(op: () => Promise<T>): Promise<T> =>
+    withDeadline(op, timeoutMs, 'queue_unavailable', 'Redis');
   const allowedFor = (tenant: string): boolean =>
     callbacksAllowed(deps.config.workflow.callbackUrlTenants, tenant);
 
@@ -45,7 +55,7 @@ export function callbackRoutes(app: FastifyInstance, deps: ApiDeps, wf: ApiWorkf
     },
     async (request) => {
       const { tenant } = request.principal;
-      return settings(allowedFor(tenant), await wf.callbacks.get(tenant));
+      return settings(allowedFor(tenant), await redisOp(() => wf.callbacks.get(tenant)));
     },
   );
 
@@ -72,7 +82,7 @@ export function callbackRoutes(app: FastifyInstance, deps: ApiDeps, wf: ApiWorkf
         );
       }
       const { overlapSeconds } = parseOrThrow(rotateWebhookSecretRequestSchema, request.body ?? {}, 'body');
-      const s = await wf.callbacks.create(tenant, overlapSeconds);
+      const s = await redisOp(() => wf.callbacks.create(tenant, overlapSeconds));
       request.log.info({ tenant }, 'callback secret created');
       return reply.status(201).send({ ...settings(true, s), secret: s.secret });
     },
@@ -90,7 +100,7 @@ export function callbackRoutes(app: FastifyInstance, deps: ApiDeps, wf: ApiWorkf
     },
     async (request) => {
       const { tenant } = request.principal;
-      await wf.callbacks.remove(tenant);
+      await redisOp(() => wf.callbacks.remove(tenant));
       return settings(allowedFor(tenant), undefined);
     },
   );

@@ -25,7 +25,7 @@ import { UploadBudget } from '../upload/budget.ts';
 import { receiveUpload } from '../upload/receive.ts';
 import { readWait } from '../workflow/wait.ts';
 import { waitForImage } from '../workflow/wait-result.ts';
-import { checkCallbackUrl } from '../workflow/callbacks.ts';
+import { checkCallbackUrls } from '../workflow/callbacks.ts';
 import { z } from 'zod';
 
 /** The upload's query string: its options, and `wait` (seconds to wait for the answer, #10). */
@@ -134,10 +134,7 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
     }
     const models = resolveModels(options.models, modelNames);
     const { tenant } = request.principal;
-    const callbackUrl =
-      options.callbackUrl === undefined
-        ? undefined
-        : await checkCallbackUrl(deps, tenant, options.callbackUrl);
+    const [callbackUrl] = await checkCallbackUrls(deps, tenant, [options.callbackUrl], timeoutMs);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const id = uploadImageId(tenant, sha256, models);
     // Under the tenant's own prefix: the same bytes from two tenants are two objects.

@@ -7,7 +7,7 @@ import { parseOrThrow, zodJsonSchema } from '../http/validation.ts';
 import { acceptedResponse, bulkAcceptedResponse, errorResponses } from '../http/response-schemas.ts';
 import { submit, type Submission } from '../submit/flow.ts';
 import { assertSourceAllowed, newJob, resolveModels } from '../submit/job.ts';
-import { checkCallbackUrl } from '../workflow/callbacks.ts';
+import { checkCallbackUrls } from '../workflow/callbacks.ts';
 
 /** Names the offending item of a bulk request (nothing is queued). */
 function itemError(err: unknown, index: number, body: unknown): unknown {
@@ -45,15 +45,12 @@ export function jobRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number
     async (request, reply) => {
       const items = parseOrThrow(jobsBodySchema, request.body, 'body');
       const { tenant } = request.principal;
-      const callbacks = await Promise.all(
-        items.map(async (item, index) => {
-          if (item.callbackUrl === undefined) return undefined;
-          try {
-            return await checkCallbackUrl(deps, tenant, item.callbackUrl);
-          } catch (err) {
-            throw itemError(err, index, request.body);
-          }
-        }),
+      const callbacks = await checkCallbackUrls(
+        deps,
+        tenant,
+        items.map((item) => item.callbackUrl),
+        timeoutMs,
+        (err, index) => itemError(err, index, request.body),
       );
       const submissions = items.map((item, index): Submission => {
         const bucket = item.bucket ?? config.s3.bucket;

@@ -21,7 +21,7 @@ export async function workflowRoutes(app: FastifyInstance, deps: ApiDeps, timeou
   if (wf === undefined) return;
   await app.register(sse, { heartbeatInterval: SSE_HEARTBEAT_MS });
   webhookRoutes(app, wf);
-  callbackRoutes(app, deps, wf);
+  callbackRoutes(app, deps, wf, timeoutMs);
   reviewRoutes(app, deps, wf);
   policyRoutes(app, wf);
   eventRoutes(app, deps, wf, timeoutMs);

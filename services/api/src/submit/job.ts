@@ -66,7 +66,7 @@ export function newJob(parts: {
   purpose: Purpose;
   origin: Origin;
   metadata: Record<string, unknown> | undefined;
-  /** Checked already (`checkCallbackUrl` in workflow/callbacks.ts). */
+  /** Checked already (`checkCallbackUrls` in workflow/callbacks.ts). */
   callbackUrl?: string | undefined;
 }): ClassifyJob {
   return {
