@@ -1,8 +1,15 @@
 // Live batch events (#10): `GET /v1/batches/:id/events` over real HTTP against the shared Redis, a private
 // s3rver and an in-process worker (batch role + the real model) running a real batch; and the event hub's
 // throttle against real Redis pub/sub.
-import { batchEventId, batchEventSchema, newBatchId, type Batch, type BatchEvent } from '@labelq/contracts';
-import { BatchEventHub } from '@labelq/api';
+import {
+  batchEventId,
+  batchEventSchema,
+  DEFAULT_TENANT,
+  newBatchId,
+  type Batch,
+  type BatchEvent,
+} from '@labelq/contracts';
+import { BatchEventHub, startApi } from '@labelq/api';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueName } from '../helpers/env.ts';
@@ -33,13 +40,31 @@ afterAll(async () => {
   await s3?.stop();
 });
 
-function open(id: string, lastEventId?: string): Promise<Response> {
-  return fetch(`${stack.api.url}/v1/batches/${id}/events`, {
+function open(
+  id: string,
+  lastEventId?: string,
+  o: { url?: string; signal?: AbortSignal } = {},
+): Promise<Response> {
+  return fetch(`${o.url ?? stack.api.url}/v1/batches/${id}/events`, {
     headers: {
       accept: 'text/event-stream',
       ...(lastEventId !== undefined ? { 'last-event-id': lastEventId } : {}),
     },
+    ...(o.signal !== undefined ? { signal: o.signal } : {}),
   });
+}
+
+/** A batch of the default tenant that stays in its first status (no run is started for it). */
+async function idleBatch(): Promise<string> {
+  const id = newBatchId();
+  await stack.store.create(id, DEFAULT_TENANT, {
+    source: { bucket: SOURCE, prefix: `${uniqueName('idle')}/` },
+    purpose: 'tagging',
+    mode: 'missing',
+    dryRun: false,
+    models: [],
+  });
+  return id;
 }
 
 /** Every event is a batch event as the contract describes it; its id names its state. */
@@ -126,8 +151,8 @@ describe('GET /v1/batches/:id/events', () => {
     expect(late.map((e) => e.event)).toEqual(['status']);
     expect(late[0]!.id).toBe(full.at(-1)!.id);
 
-    // Every stream ended: nothing subscribed any more.
-    expect(await subscribers(channel)).toBe(0);
+    // Every stream ended: nothing subscribed any more (the hub unsubscribes without waiting for Redis).
+    await expect.poll(() => subscribers(channel)).toBe(0);
   }, 120_000);
 
   it("another tenant's batch, an unknown batch and a malformed id -> 404", async () => {
@@ -150,6 +175,55 @@ describe('GET /v1/batches/:id/events', () => {
       await stack.store.purge(other, 'someone-else');
     }
   });
+
+  it('clients that leave while the stream is being set up leave no subscription behind', async () => {
+    const id = await idleBatch();
+    const channel = stack.store.keys(id).changes;
+    try {
+      // Aborted at different points of the setup (watch, first read, first event), several at once.
+      await Promise.all(
+        [0, 1, 2, 5, 10, 20, 50].map(async (ms) => {
+          const ac = new AbortController();
+          const res = open(id, undefined, { signal: ac.signal });
+          setTimeout(() => ac.abort(), ms);
+          await res.then((r) => r.body?.cancel()).catch(() => undefined);
+        }),
+      );
+      await expect.poll(() => subscribers(channel), { timeout: 3000 }).toBe(0);
+      // And one that saw its first event: still subscribed while it reads, not after it leaves.
+      const ac = new AbortController();
+      const res = await open(id, undefined, { signal: ac.signal });
+      expect(res.status).toBe(200);
+      const first = await sseEvents(res).next();
+      expect(first.value).toMatchObject({ event: 'status' });
+      expect(await subscribers(channel)).toBe(1);
+      ac.abort();
+      await expect.poll(() => subscribers(channel), { timeout: 3000 }).toBe(0);
+    } finally {
+      await stack.store.purge(id, DEFAULT_TENANT);
+    }
+  });
+
+  it('closing the API ends its open streams at once (clients resume with Last-Event-ID)', async () => {
+    const id = await idleBatch();
+    const api = await startApi(stack.config, pino({ level: 'silent' }), { host: '127.0.0.1', port: 0 });
+    try {
+      const res = await open(id, undefined, { url: api.url });
+      expect(res.status).toBe(200);
+      const events = sseEvents(res);
+      expect((await events.next()).value).toMatchObject({ event: 'status' });
+      const started = Date.now();
+      await api.close();
+      // A generous bound: without ending the streams, close waits for them (batch streams last hours).
+      expect(Date.now() - started).toBeLessThan(10_000);
+      // The stream ended cleanly: the client sees its end, and reconnects.
+      expect((await events.next()).done).toBe(true);
+      await expect.poll(() => subscribers(stack.store.keys(id).changes)).toBe(0);
+    } finally {
+      await api.close();
+      await stack.store.purge(id, DEFAULT_TENANT);
+    }
+  }, 30_000);
 });
 
 describe('BatchEventHub (real Redis pub/sub)', () => {
@@ -184,6 +258,34 @@ describe('BatchEventHub (real Redis pub/sub)', () => {
       await expect.poll(() => reads, { timeout: 500 }).toBe(3);
       expect(changes).toEqual(['progress', 'progress', 'status']);
       unwatch();
+      await expect.poll(() => subscribers(channel)).toBe(0);
+      expect(hub.watched).toBe(0);
+    } finally {
+      await hub.close();
+    }
+  });
+
+  it('every watcher of a batch resolves only once subscribed: two concurrent ones both get the next change', async () => {
+    const id = newBatchId();
+    const channel = `${uniqueName('hub')}:${id}:changes`;
+    const hub = new BatchEventHub(stack.config.redis.url, pino({ level: 'silent' }), {
+      channel: () => channel,
+      read: () => Promise.resolve({ id } as Batch),
+      // No reconcile read during the test: only the announcement can deliver the change.
+      reconcileMs: 600_000,
+    });
+    try {
+      const got = { first: 0, second: 0 };
+      const first = hub.watch(id, () => got.first++);
+      const second = hub.watch(id, () => got.second++);
+      // Announce as soon as the second watcher is told it is subscribed, before anything else runs.
+      const unwatchSecond = await second;
+      await stack.redis.publish(channel, 'status');
+      const unwatchFirst = await first;
+      await expect.poll(() => got, { timeout: 3000 }).toEqual({ first: 1, second: 1 });
+      expect(await subscribers(channel)).toBe(1);
+      unwatchFirst();
+      unwatchSecond();
       await expect.poll(() => subscribers(channel)).toBe(0);
       expect(hub.watched).toBe(0);
     } finally {

@@ -129,7 +129,10 @@ export const envSchema = z.object({
   JOB_ATTEMPTS: int(1).default(5),
   /** Base delay of the exponential backoff between attempts, ms (jitter added). Default 1000. */
   JOB_BACKOFF_MS: int(0).default(1000),
-  /** How long a worker waits for in-flight jobs on SIGTERM before giving up, ms. Default 30000. */
+  /**
+   * How long a worker waits for in-flight jobs on SIGTERM before giving up, ms; the API exits after this (at least
+   * 10 s) if its stop hangs. Default 30000.
+   */
   SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
   /** BullMQ lock duration, ms; a worker that dies loses its jobs to others after this. Default 30000. */
   LOCK_DURATION_MS: int(1000).default(30_000),

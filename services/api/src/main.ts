@@ -22,6 +22,14 @@ try {
     if (closing) return;
     closing = true;
     logger.info({ signal }, 'api shutting down');
+    // A backstop: each step of the stop is bounded, but a stop that still hangs must not keep a process that no
+    // longer serves from being replaced. At least the sum of those steps' bounds (~10 s): SHUTDOWN_TIMEOUT_MS=0
+    // means "abandon in-flight jobs" to a worker, not "skip closing".
+    const timeoutMs = Math.max(config.worker.shutdownTimeoutMs, 10_000);
+    setTimeout(() => {
+      logger.error({ timeoutMs }, 'api shutdown timed out');
+      process.exit(1);
+    }, timeoutMs).unref();
     server.close().then(
       () => process.exit(0),
       (err: unknown) => {

@@ -13,6 +13,7 @@ import type { BatchApiDeps } from '../batch/deps.ts';
 import { errorResponses, eventStreamResponse } from '../http/response-schemas.ts';
 import { parseOrThrow, zodJsonSchema } from '../http/validation.ts';
 import { withDeadline } from '../timeout.ts';
+import { streamGone, type EventStreams } from './event-streams.ts';
 import type { BatchEventHub } from '../workflow/batch-events.ts';
 
 const params = z.strictObject({ id: z.string() });
@@ -35,6 +36,7 @@ export function batchEventRoutes(
   batches: BatchApiDeps,
   hub: BatchEventHub,
   timeoutMs: number,
+  streams: EventStreams,
 ): void {
   const { store } = batches;
   const read = (id: string): Promise<Batch | undefined> =>
@@ -91,10 +93,20 @@ export function batchEventRoutes(
       // only mark that another read is needed: the order of the two reads is unknown.
       let started = false;
       let changedMeanwhile = false;
-      const unwatch = await hub.watch(id, (batch) => {
+      const watching = hub.watch(id, (batch) => {
         if (started) deliver(batch);
         else changedMeanwhile = true;
       });
+      // The subscriber connection retries forever: a Redis outage must answer 503, not hang the request. A watch
+      // that is set up after the deadline is let go at once.
+      const unwatch = await withDeadline(() => watching, timeoutMs, 'queue_unavailable', 'Redis').catch(
+        (err: unknown) => {
+          void watching.then((late) => late()).catch(() => undefined);
+          throw err;
+        },
+      );
+      // From here on the watch ends with the stream, even a stream the client leaves during the awaits below.
+      if (!streams.hold(reply, unwatch)) throw streamGone();
       let current: Batch | undefined;
       try {
         current = await read(id);
@@ -102,6 +114,7 @@ export function batchEventRoutes(
         unwatch();
         throw err;
       }
+      if (!reply.sse.isConnected) throw streamGone();
       if (current === undefined || (isBatchEndStatus(current.status) && batchEventId(current) === lastId)) {
         unwatch();
         if (current === undefined) throw new LabelqError('not_found', `No batch ${id}`);
@@ -109,7 +122,6 @@ export function batchEventRoutes(
         return reply.code(204).send();
       }
       reply.sse.keepAlive();
-      reply.sse.onClose(unwatch);
       started = true;
       deliver(current);
       if (changedMeanwhile && !ended) {

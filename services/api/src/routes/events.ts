@@ -7,6 +7,7 @@ import { parseOrThrow, zodJsonSchema } from '../http/validation.ts';
 import { notFound, readImageStatus, readJobSnapshot } from '../status.ts';
 import { withDeadline } from '../timeout.ts';
 import type { ApiWorkflow } from '../workflow/deps.ts';
+import { streamGone, type EventStreams } from './event-streams.ts';
 
 const params = z.strictObject({ id: z.string() });
 
@@ -23,7 +24,13 @@ const finished = (b: ImageStatusBody): boolean => b.status === 'completed' || b.
  * job-event subscription (no polling); the stream ends after the final status. Heartbeat comments keep idle
  * proxies from closing it. `Last-Event-ID` skips a status the client already has.
  */
-export function eventRoutes(app: FastifyInstance, deps: ApiDeps, wf: ApiWorkflow, timeoutMs: number): void {
+export function eventRoutes(
+  app: FastifyInstance,
+  deps: ApiDeps,
+  wf: ApiWorkflow,
+  timeoutMs: number,
+  streams: EventStreams,
+): void {
   const read = async (id: string, tenant: string): Promise<ImageStatusBody | undefined> => {
     const snapshot = await withDeadline(
       () => readJobSnapshot(deps.queue, id),
@@ -77,7 +84,8 @@ export function eventRoutes(app: FastifyInstance, deps: ApiDeps, wf: ApiWorkflow
           if (finished(body)) reply.sse.close();
         });
       });
-      reply.sse.onClose(unsubscribe);
+      // The client may have left during the first read: then this unsubscribes at once.
+      if (!streams.hold(reply, unsubscribe)) throw streamGone();
       chain = chain.then(async () => {
         const body = (await read(id, tenant).catch(() => undefined)) ?? first;
         await send(body);

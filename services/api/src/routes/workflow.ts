@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { ApiDeps } from '../deps.ts';
 import { batchEventRoutes } from './batch-events.ts';
 import { callbackRoutes } from './callbacks.ts';
+import { eventStreams } from './event-streams.ts';
 import { eventRoutes } from './events.ts';
 import { policyRoutes } from './policy.ts';
 import { reviewRoutes } from './reviews.ts';
@@ -24,6 +25,7 @@ export async function workflowRoutes(app: FastifyInstance, deps: ApiDeps, timeou
   callbackRoutes(app, deps, wf, timeoutMs);
   reviewRoutes(app, deps, wf);
   policyRoutes(app, wf);
-  eventRoutes(app, deps, wf, timeoutMs);
-  if (deps.batches !== undefined) batchEventRoutes(app, deps.batches, wf.batchEvents, timeoutMs);
+  const streams = eventStreams(app);
+  eventRoutes(app, deps, wf, timeoutMs, streams);
+  if (deps.batches !== undefined) batchEventRoutes(app, deps.batches, wf.batchEvents, timeoutMs, streams);
 }

@@ -31,6 +31,8 @@ interface Watch {
   again: BatchChange | undefined;
   timer: NodeJS.Timeout | undefined;
   reconcile: NodeJS.Timeout;
+  /** Settles when the channel's SUBSCRIBE has: every watcher waits for it, not only the first. */
+  ready: Promise<void>;
 }
 
 /**
@@ -95,22 +97,27 @@ export class BatchEventHub {
         again: undefined,
         timer: undefined,
         reconcile,
+        ready: this.#connection()
+          .subscribe(channel)
+          .then(() => undefined),
       };
       this.#watches.set(id, w);
       this.#byChannel.set(channel, id);
-      try {
-        await this.#connection().subscribe(channel);
-      } catch (err) {
-        this.#drop(id);
-        throw err;
-      }
     }
     const watch = w;
     watch.listeners.add(fn);
-    return () => {
+    const unwatch = (): void => {
       watch.listeners.delete(fn);
       if (watch.listeners.size === 0 && this.#watches.get(id) === watch) this.#drop(id);
     };
+    try {
+      await watch.ready;
+    } catch (err) {
+      // Each watcher of a failed subscription takes only its own listener away; the last one drops the entry.
+      unwatch();
+      throw err;
+    }
+    return unwatch;
   }
 
   #drop(id: string): void {
