@@ -102,6 +102,9 @@ export const ERROR_CODES = {
   // GET /v1/images/:id/similar on an image the index has no perceptual hash for (it failed, or was indexed
   // before image properties existed).
   no_perceptual_hash: { status: 409, retryable: false, message: 'The image has no perceptual hash' },
+  // The API is shutting down (an event stream ended before its first event): another instance, or this one
+  // restarted, answers the retry.
+  server_stopping: { status: 503, retryable: true, message: 'The server is stopping; retry' },
   // A bug or an unforeseen failure: retrying the same work would most likely fail the same way.
   internal: { status: 500, retryable: false, message: 'Internal error' },
   // Moderation workflow (#10): waiting for answers, webhooks, the review queue, tenant policies.

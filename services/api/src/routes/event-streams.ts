@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
  */
 export const streamGone = (): LabelqError =>
   new LabelqError(
-    'queue_unavailable',
+    'server_stopping',
     'The event stream closed before it started (the API is stopping); retry',
   );
 
