@@ -30,7 +30,7 @@ import {
 } from '@labelq/batch';
 import { loadConfig, type Config } from '@labelq/config';
 import { newBatchId, type StoredJobPayload } from '@labelq/contracts';
-import { s3ClientFor, S3RVER_CREDENTIALS, startRedisServer } from '@labelq/dev-services';
+import { s3ClientFor, s3rverEnv, startRedisServer } from '@labelq/dev-services';
 import { readManifest } from '@labelq/models';
 import { createClassifyQueue, createWorkerConnection } from '@labelq/queue';
 import { createObjectStore } from '@labelq/storage';
@@ -75,12 +75,8 @@ const client = s3ClientFor(endpoint);
 const config: Config = loadConfig(
   {
     REDIS_URL: redisServer.url,
-    S3_ENDPOINT: endpoint,
-    S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-    S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-    S3_BUCKET: 'results',
+    ...s3rverEnv(endpoint, 'results'),
     S3_ALLOWED_BUCKETS: 'results,source',
-    S3_CHECKSUMS: 'WHEN_REQUIRED',
     S3_WRITE_TAGS: 'false',
     MODELS: MODEL,
     POOL_THREADS: '2',

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { loadConfig } from '@labelq/config';
-import { S3RVER_CREDENTIALS } from '@labelq/dev-services';
+import { s3rverEnv } from '@labelq/dev-services';
 import { createObjectStore, type ObjectStore } from '@labelq/storage';
 import { quietSdkNodeVersionWarning } from './quiet.ts';
 
@@ -107,12 +107,8 @@ async function main(): Promise<void> {
   const s3rver = await startS3rverChild(dir);
   try {
     const config = loadConfig({
-      S3_ENDPOINT: s3rver.endpoint,
+      ...s3rverEnv(s3rver.endpoint, 'ops'),
       S3_FORCE_PATH_STYLE: 'true',
-      S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-      S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-      S3_BUCKET: 'ops',
-      S3_CHECKSUMS: 'WHEN_REQUIRED',
     });
     const store = createObjectStore(config.s3);
     const image = readFileSync(values.image);

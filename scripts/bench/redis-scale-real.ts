@@ -14,7 +14,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { OpenJobs } from '@labelq/access';
 import { loadConfig } from '@labelq/config';
 import { DEFAULT_TENANT, JOB_PAYLOAD_VERSION, type ClassifyJob } from '@labelq/contracts';
-import { S3RVER_CREDENTIALS, s3ClientFor, startRedisServer, startS3rver } from '@labelq/dev-services';
+import { s3rverEnv, s3ClientFor, startRedisServer, startS3rver } from '@labelq/dev-services';
 import { createClassifyQueue } from '@labelq/queue';
 import { createWorkerRuntime } from '@labelq/worker';
 import { Redis } from 'ioredis';
@@ -55,11 +55,7 @@ const env: Record<string, string> = {
   REDIS_PERSISTENCE: 'off',
   QUEUE_NAME: 'scale-real',
   REDIS_KEY_PREFIX: 'scale-real',
-  S3_ENDPOINT: s3.endpoint,
-  S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-  S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-  S3_BUCKET: BUCKET,
-  S3_CHECKSUMS: 'WHEN_REQUIRED',
+  ...s3rverEnv(s3.endpoint, BUCKET),
   MODELS_DIR: join(root, 'models'),
   MODELS: MODEL,
   POOL_THREADS: '1',

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { resolveRedis, s3ClientFor, startS3rver, S3RVER_CREDENTIALS } from '@labelq/dev-services';
+import { resolveRedis, s3ClientFor, startS3rver, s3rverEnv } from '@labelq/dev-services';
 import type { BenchImage } from './protocol.ts';
 import { runBounded } from './variants/common.ts';
 
@@ -58,12 +58,8 @@ export async function startServices(
     bucket: BENCH_BUCKET,
     baseEnv: {
       REDIS_URL: redis.url,
-      S3_ENDPOINT: s3rver.endpoint,
+      ...s3rverEnv(s3rver.endpoint, BENCH_BUCKET),
       S3_FORCE_PATH_STYLE: 'true',
-      S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-      S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-      S3_BUCKET: BENCH_BUCKET,
-      S3_CHECKSUMS: 'WHEN_REQUIRED',
     },
     stop: async () => {
       s3.destroy();

@@ -15,13 +15,7 @@ import { join } from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createClassifyQueue } from '@labelq/queue';
 import { loadConfig } from '@labelq/config';
-import {
-  freePort,
-  S3RVER_CREDENTIALS,
-  s3ClientFor,
-  startRedisServer,
-  startS3rver,
-} from '@labelq/dev-services';
+import { freePort, s3rverEnv, s3ClientFor, startRedisServer, startS3rver } from '@labelq/dev-services';
 import { Redis } from 'ioredis';
 import { readFileSync } from 'node:fs';
 import { repoRoot, rssMb, spawnService, waitReady } from './service-process.ts';
@@ -73,11 +67,7 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
     REDIS_URL: redis.url,
     QUEUE_NAME: 'soak',
-    S3_ENDPOINT: s3.endpoint,
-    S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-    S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-    S3_BUCKET: BUCKET,
-    S3_CHECKSUMS: 'WHEN_REQUIRED',
+    ...s3rverEnv(s3.endpoint, BUCKET),
     MODELS_DIR: join(root, 'models'),
     MODELS: 'nsfw-mobilenet-v2',
     AUTH_DISABLED: 'true',

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { resolveRedis, S3RVER_CREDENTIALS, startS3rver } from '@labelq/dev-services';
+import { resolveRedis, s3rverEnv, startS3rver } from '@labelq/dev-services';
 import { machineInfo } from './machine.ts';
 import { procCpuMs, procRss } from './metrics.ts';
 import { removeQueue } from './services.ts';
@@ -145,11 +145,7 @@ const env: Record<string, string> = {
   LOG_LEVEL: 'info',
   REDIS_URL: redis.url,
   QUEUE_NAME: queueName,
-  S3_ENDPOINT: s3.endpoint,
-  S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-  S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-  S3_BUCKET: bucket,
-  S3_CHECKSUMS: 'WHEN_REQUIRED',
+  ...s3rverEnv(s3.endpoint, bucket),
   MODELS_DIR: join(root, 'models'),
   API_HOST: '127.0.0.1',
   API_PORT: '0',

@@ -20,7 +20,7 @@ import { request, Agent } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@labelq/config';
-import { freePort, S3RVER_CREDENTIALS, startRedisServer, startS3rver } from '@labelq/dev-services';
+import { freePort, s3rverEnv, startRedisServer, startS3rver } from '@labelq/dev-services';
 import { createClassifyQueue } from '@labelq/queue';
 import { repoRoot, rssMb, spawnService, waitReady } from './service-process.ts';
 
@@ -116,11 +116,7 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
     REDIS_URL: redis.url,
     QUEUE_NAME: 'flood',
-    S3_ENDPOINT: s3.endpoint,
-    S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-    S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-    S3_BUCKET: BUCKET,
-    S3_CHECKSUMS: 'WHEN_REQUIRED',
+    ...s3rverEnv(s3.endpoint, BUCKET),
     MODELS_DIR: join(repoRoot, 'models'),
     MODELS: 'nsfw-mobilenet-v2',
     AUTH_DISABLED: 'true',

@@ -13,7 +13,7 @@ import {
   freePort,
   pingRedis,
   resolveRedis,
-  S3RVER_CREDENTIALS,
+  s3rverEnv,
   startS3rver,
   type ResolvedRedis,
   type S3rverHandle,
@@ -144,14 +144,9 @@ export async function startStack(options: StackOptions, logger: Logger): Promise
       // The embedded services': the caller's S3 and Redis settings describe other servers.
       REDIS_URL: redis.url,
       DATABASE_URL: postgres.databaseUrl,
-      S3_ENDPOINT: s3.endpoint,
+      ...s3rverEnv(s3.endpoint, bucket),
       S3_REGION: 'us-east-1',
       S3_FORCE_PATH_STYLE: 'true',
-      S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-      S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-      S3_BUCKET: bucket,
-      // s3rver stores aws-chunked framing verbatim: checksums only when required.
-      S3_CHECKSUMS: 'WHEN_REQUIRED',
     };
     const config = loadConfig(env);
     let models: string[];

@@ -1,5 +1,5 @@
 import { loadConfig, type Config } from '@labelq/config';
-import { S3RVER_CREDENTIALS } from '@labelq/dev-services';
+import { s3rverEnv } from '@labelq/dev-services';
 import { modelsDir } from '../fixtures/index.ts';
 
 export interface TestEnvOptions {
@@ -20,11 +20,7 @@ export function testEnv(o: TestEnvOptions): Record<string, string> {
     LOG_LEVEL: 'warn',
     REDIS_URL: o.redisUrl ?? testRedisUrl(),
     QUEUE_NAME: o.queueName ?? 'labelq-test',
-    S3_ENDPOINT: o.s3Endpoint,
-    S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-    S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-    S3_BUCKET: o.bucket,
-    S3_CHECKSUMS: 'WHEN_REQUIRED',
+    ...s3rverEnv(o.s3Endpoint, o.bucket),
     MODELS_DIR: modelsDir,
     // Tests run many workers at once: each gets a free port for its HTTP endpoint.
     WORKER_HTTP_PORT: '0',

@@ -11,6 +11,7 @@ export {
   startS3rver,
   s3ClientFor,
   S3RVER_CREDENTIALS,
+  s3rverEnv,
   type StartS3rverOptions,
   type S3rverHandle,
 } from './s3rver.ts';

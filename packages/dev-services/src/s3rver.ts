@@ -5,6 +5,20 @@ import { mkdir } from 'node:fs/promises';
 /** The only key pair s3rver accepts (it checks request signatures). */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
+/**
+ * The environment a labelq process needs to use an s3rver at `endpoint` with `bucket` as its configured bucket:
+ * s3rver's credentials, and checksums only when required (s3rver stores aws-chunked framing verbatim).
+ */
+export function s3rverEnv(endpoint: string, bucket: string): Record<string, string> {
+  return {
+    S3_ENDPOINT: endpoint,
+    S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    S3_BUCKET: bucket,
+    S3_CHECKSUMS: 'WHEN_REQUIRED',
+  };
+}
+
 export interface StartS3rverOptions {
   /** Folder s3rver stores buckets and objects in (created if missing). Required. */
   dir: string;
