@@ -319,6 +319,8 @@ describe('/ui in Chromium', () => {
       await page.getByRole('link', { name: 'Batches' }).click();
       await page.waitForURL(`${base}/ui/batches`);
       const row = page.locator(`tr[data-id="${id}"]`);
+      // The list is filled by a fetch after the page loads: wait for the row before reading it.
+      await row.waitFor();
       expect(await row.locator('td').allTextContents()).toEqual([
         `${BUCKET}/${prefix}`,
         'running',
