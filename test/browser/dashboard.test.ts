@@ -283,7 +283,7 @@ describe('/ui in Chromium', () => {
     await page.reload();
     await expect.poll(() => page.getByRole('status').textContent()).toBe('1 waiting for review.');
     expect(await shown()).toEqual([ids.chelsea]);
-    // A review-only key sees thumbnails of moderated images only, and no overview.
+    // A review-only key sees thumbnails of its review queue only (test/integration/api-thumbnails), and no overview.
     const reviewerGet = (path: string) =>
       fetch(`${base}${path}`, { headers: { authorization: `Bearer ${keys.reviewer}` } });
     expect((await reviewerGet('/v1/ui/overview')).status).toBe(403);

@@ -18,6 +18,16 @@ export interface ReviewEntry {
 export type ReviewStatus = 'pending' | 'decided';
 
 /**
+ * True when `doc` is or was in its tenant's review queue: the model sent it to review and no person decided
+ * yet (pending), or a person decided it (decided). The same rule {@link ReviewQueue.sync} and
+ * {@link ReviewQueue.decided} file by, read from the document (the record), so a reviewer's access follows the
+ * queue without a Redis read. A result re-decided out of review before anyone decided it is in neither.
+ */
+export function inReviewQueue(doc: Pick<ResultDocument, 'moderation' | 'review'>): boolean {
+  return doc.review !== undefined || doc.moderation?.decision === 'review';
+}
+
+/**
  * The review queue per tenant in Redis: a sorted set of pending image ids (score: when the model decided,
  * so lists come oldest first), one of decided ids, and a hash of entries. The result document stays the
  * record; this is the index that lets `GET /v1/reviews` list without reading S3.

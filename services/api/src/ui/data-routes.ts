@@ -11,6 +11,7 @@ import {
 } from '@labelq/contracts';
 import { LabelqError, toLabelqError } from '@labelq/errors';
 import { queueDepth } from '@labelq/queue';
+import { inReviewQueue } from '@labelq/moderation';
 import { createObjectStore, type ObjectStore } from '@labelq/storage';
 import type { Job } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
@@ -18,6 +19,7 @@ import sharp from 'sharp';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { parseOrThrow, zodJsonSchema } from '../http/validation.ts';
+import { loadDocument } from '../status.ts';
 import { withDeadline } from '../timeout.ts';
 import { uiReviewRoutes } from './review-data.ts';
 
@@ -70,9 +72,9 @@ function card(doc: ResultDocument) {
 /**
  * The dashboard's JSON (under `/v1/ui`, so every call carries the API key like any other): who am I, the
  * overview (scope `metrics`), the tenant's recent results (scope `read`), the review queue (scope `review`,
- * review-data.ts) and thumbnails (scope `read`, or `review` for images with a moderation decision: a reviewer
- * must see what they decide; made by sharp from the source object once and cached in S3 under
- * S3_THUMBNAILS_PREFIX).
+ * review-data.ts) and thumbnails (scope `read`, or `review` for the images of the tenant's review queue, pending
+ * or decided: a reviewer must see what they decide, and nothing else; made by sharp from the source object once
+ * and cached in S3 under S3_THUMBNAILS_PREFIX).
  */
 export function uiDataRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: number): void {
   const { config, queue } = deps;
@@ -151,7 +153,7 @@ export function uiDataRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: num
     { schema: { hide: true, params: zodJsonSchema(thumbParamsSchema) } },
     async (request, reply) => {
       const { id } = parseOrThrow(thumbParamsSchema, request.params, 'params');
-      const { scopes } = request.principal;
+      const { scopes, tenant } = request.principal;
       if (!scopes.includes('read') && !scopes.includes('review')) {
         throw new LabelqError(
           'insufficient_scope',
@@ -161,18 +163,17 @@ export function uiDataRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: num
           },
         );
       }
-      const doc = (await deps.storage.getDocument(request.principal.tenant, id)) as
-        ResultDocument | undefined;
-      if (doc?.status !== 'completed') throw new LabelqError('not_found', `No result for ${id}`);
-      // Without `read`, only what moderation decided on: the images a reviewer is shown.
-      if (!scopes.includes('read') && doc.moderation === undefined) {
-        throw new LabelqError('insufficient_scope', 'This needs an API key with the "read" scope', {
-          details: { required: 'read' },
-        });
-      }
+      const doc = await loadDocument(deps.storage, tenant, id, request.log);
+      // Without `read`, only the images of the tenant's review queue (pending or decided): what a reviewer is
+      // shown. Anything else answers like a missing image, so a review key cannot probe which images exist.
+      const visible =
+        doc?.status === 'completed' &&
+        (doc.tenant === undefined || doc.tenant === tenant) &&
+        (scopes.includes('read') || inReviewQueue(doc));
+      if (!visible) throw new LabelqError('not_found', `No result for ${id}`);
       // Keyed by the source ETag: a changed object gets a new thumbnail.
       const etag = createHash('sha256').update(doc.source.etag).digest('hex').slice(0, 16);
-      const key = `${config.s3.thumbnailsPrefix}${request.principal.tenant}/${id}-${etag}.webp`;
+      const key = `${config.s3.thumbnailsPrefix}${tenant}/${id}-${etag}.webp`;
       const s3 = objects();
       let bytes: Uint8Array;
       try {
