@@ -28,6 +28,13 @@ export function inReviewQueue(doc: Pick<ResultDocument, 'moderation' | 'review'>
 }
 
 /**
+ * Takes an image out of pending and drops its entry, only when it was pending: one command for the common case
+ * (a result that never was in review: nothing to do), atomic, and an image a person decided keeps its entry.
+ */
+const LEAVE_PENDING = `if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then redis.call('HDEL', KEYS[2], ARGV[1]) end
+return 0`;
+
+/**
  * The review queue per tenant in Redis: a sorted set of pending image ids (score: when the model decided,
  * so lists come oldest first), one of decided ids, and a hash of entries. The result document stays the
  * record; this is the index that lets `GET /v1/reviews` list without reading S3.
@@ -50,7 +57,9 @@ export class ReviewQueue {
 
   /**
    * Files a completed result whose decision is `review` and that no person decided yet (idempotent: a re-run
-   * files it once, at its first time). Anything else leaves pending (a re-decision to allow/block).
+   * files it once, at its first time). Anything else leaves pending: a re-decision to allow/block, and a fresh
+   * result replacing one that was in review (a forced re-run, the source object overwritten), which the new
+   * document cannot tell from one never in review; so every other result costs one script call (no MULTI).
    */
   async sync(tenant: string, doc: ResultDocument): Promise<void> {
     const pending = this.#set(tenant, 'pending');
@@ -69,7 +78,7 @@ export class ReviewQueue {
         .hset(this.#entries(tenant), doc.id, JSON.stringify(entry))
         .exec();
     } else if (doc.review === undefined) {
-      await this.#redis.multi().zrem(pending, doc.id).hdel(this.#entries(tenant), doc.id).exec();
+      await this.#redis.eval(LEAVE_PENDING, 2, pending, this.#entries(tenant), doc.id);
     }
   }
 
