@@ -107,6 +107,8 @@ describe('POST /v1/jobs resubmissions', () => {
     const key = `late/${randomUUID()}.jpg`;
     const first = await postJobs({ key });
     expect(first).toMatchObject({ status: 'queued', duplicate: false });
+    // A new id: the worker's first attempt need not look for a stored result.
+    expect((await queue.getJob(first.id))?.data).toMatchObject({ noPriorResult: true });
     await finish(first.id, {
       fail: { code: 'object_not_found', message: `s3://${BUCKET}/${key} does not exist` },
     });
@@ -119,6 +121,8 @@ describe('POST /v1/jobs resubmissions', () => {
     const job = await queue.getJob(first.id);
     expect(await job?.getState()).toBe('prioritized');
     expect(job?.attemptsMade).toBe(0);
+    // A re-run of a known id carries no hint: its worker reads the stored document.
+    expect(job?.data).not.toHaveProperty('noPriorResult');
     expect(await statusOf(first.id)).toBe('queued');
   });
 
@@ -155,7 +159,9 @@ describe('POST /v1/jobs resubmissions', () => {
 
     const forced = await postJobs({ key: doneKey, force: true });
     expect(forced).toMatchObject({ id: doneId, status: 'queued', duplicate: false });
-    expect(await queue.getJob(doneId)).toBeDefined();
+    // Known from S3 only: the re-run must find the document (reuse, re-decide, a person's review).
+    expect((await queue.getJob(doneId))?.data).not.toHaveProperty('noPriorResult');
+    expect((await queue.getJob(failedId))?.data).not.toHaveProperty('noPriorResult');
   });
 
   it('raises a waiting tagging job to moderation priority on a moderation resubmission', async () => {

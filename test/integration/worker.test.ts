@@ -358,4 +358,24 @@ describe('worker runtime (in-process)', () => {
     expect(second.job.returnvalue).toEqual(first.job.returnvalue);
     expect(await inspect.getTags(BUCKET, job.key)).toEqual(tagsBefore);
   });
+
+  it('a job marked noPriorResult does not read its result key on its first start', async () => {
+    const { config, queue } = await start();
+    await inspect.putObject(BUCKET, `${prefix}no-prior/rocket.jpg`, readPhoto('rocket'));
+    const job = s3Job(BUCKET, `${prefix}no-prior/rocket.jpg`, ['nsfw-mobilenet-v2']);
+    await enqueue(queue, config, [job]);
+    const first = await waitForJob(queue, job.id);
+    expect(first.state).toBe('completed');
+    // The same id again, marked as the API marks only ids it found nowhere: the worker does not look, so it
+    // classifies again instead of reusing the document (which an unmarked redelivery reuses, test above).
+    await first.job.remove();
+    await enqueue(queue, config, [{ ...job, submittedAt: new Date().toISOString(), noPriorResult: true }]);
+    const second = await waitForJob(queue, job.id);
+    expect(second.state, second.job.failedReason).toBe('completed');
+    expect(second.job.attemptsStarted).toBe(1);
+    const firstDoc = first.job.returnvalue as { timings: { startedAt: string } };
+    const secondDoc = second.job.returnvalue as { timings: { startedAt: string }; results: unknown };
+    expect(secondDoc.timings.startedAt).not.toBe(firstDoc.timings.startedAt);
+    expect(secondDoc.results).toEqual((first.job.returnvalue as { results: unknown }).results);
+  });
 });

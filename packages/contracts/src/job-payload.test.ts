@@ -43,6 +43,19 @@ describe('rolling deploy: job payloads', () => {
     expect(parseJobPayload(stored)).toEqual(acme);
   });
 
+  it('the noPriorResult hint rides in v1 and v2; a 0.1.0 worker drops it, this one keeps it', () => {
+    const hinted: ClassifyJob = { ...current, noPriorResult: true };
+    const stored = encodeJobPayload(hinted);
+    expect(stored).toEqual({ ...v1, noPriorResult: true });
+    // 0.1.0 validated with the (non-strict) v1 schema: unknown keys are stripped, the job still runs.
+    expect(jobPayloadV1Schema.parse(stored)).toEqual(v1);
+    expect(parseJobPayload(stored)).toEqual(hinted);
+    const acme: ClassifyJob = { ...hinted, tenant: 'acme' };
+    expect(parseJobPayload(encodeJobPayload(acme))).toEqual(acme);
+    // A hint never makes a job poison: false is as good as absent.
+    expect(parseJobPayload({ ...v1, noPriorResult: false })).toEqual({ ...current, noPriorResult: false });
+  });
+
   it.each([
     ['a future version', { ...v1, v: 3 }],
     ['v2 without a tenant', { ...v1, v: 2 }],

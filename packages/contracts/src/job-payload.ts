@@ -37,6 +37,24 @@ export const jobPayloadV1Schema = z.object({
 });
 
 /**
+ * A hint any payload version may carry, outside the frozen v1 shape: readers that do not know it drop it (zod
+ * objects strip unknown keys; labelq 0.1.0's v1 schema did too), and they lose nothing by that but an S3 read.
+ */
+export const jobHintsSchema = z.object({
+  /**
+   * The submitter looked this id up and found neither a job in Redis nor a result or failure document in S3, so
+   * the job's first attempt has no stored result to reuse, re-decide or keep (a person's review) and need not
+   * read one: one S3 request fewer per new image. Retries, stalled re-runs and later runs read it as before
+   * (the worker checks the job's start count too). Absent, the worker reads: producers that cannot tell (batch
+   * items, an older API) never set it. Default: absent.
+   */
+  noPriorResult: z.boolean().optional(),
+});
+
+/** What labelq reads as v1: the frozen shape and the hints. */
+const jobPayloadV1ReadSchema = jobPayloadV1Schema.extend(jobHintsSchema.shape);
+
+/**
  * The longest `callbackUrl` a job carries, in characters of its normalised form (`new URL(raw).toString()`, the
  * form stored: percent-encoding and punycode can make it longer than what the client sent). The API refuses a
  * longer one, so a job it accepted always passes this schema in the worker.
@@ -51,6 +69,7 @@ export const jobPayloadV2Schema = jobPayloadV1Schema.extend({
   v: z.literal(2),
   tenant: tenantIdSchema,
   callbackUrl: z.string().max(MAX_CALLBACK_URL_LENGTH).optional(),
+  ...jobHintsSchema.shape,
 });
 
 /** The payload version this code writes when it needs to (see {@link encodeJobPayload}). */
@@ -59,9 +78,9 @@ export const JOB_PAYLOAD_VERSION = 2;
 /** A classify job's payload as workers use it (the current version, whatever version was read). */
 export type ClassifyJob = z.infer<typeof jobPayloadV2Schema>;
 /** What a payload looks like in Redis: any version still accepted. */
-export type StoredJobPayload = z.infer<typeof jobPayloadV1Schema> | ClassifyJob;
+export type StoredJobPayload = z.infer<typeof jobPayloadV1ReadSchema> | ClassifyJob;
 
-const anyPayload = z.discriminatedUnion('v', [jobPayloadV1Schema, jobPayloadV2Schema]);
+const anyPayload = z.discriminatedUnion('v', [jobPayloadV1ReadSchema, jobPayloadV2Schema]);
 
 /**
  * Reads a job payload taken from Redis: the current version and the previous one (upgraded in memory: a v1
@@ -88,7 +107,8 @@ export function parseJobPayload(data: unknown): ClassifyJob {
  * tenant (or with a callbackUrl) needs v2, which only an installation with access control (and so workers of this release) produces.
  */
 export function encodeJobPayload(job: ClassifyJob): StoredJobPayload {
-  // v1 is frozen: a callback needs v2 even for the default tenant.
+  // v1 is frozen: a callback needs v2 even for the default tenant. The hints ride along (jobHintsSchema): a
+  // 0.1.0 worker drops them.
   if (job.tenant === DEFAULT_TENANT && job.callbackUrl === undefined) {
     const { tenant: _tenant, v: _v, ...rest } = job;
     return { v: 1, ...rest };

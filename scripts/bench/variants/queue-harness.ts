@@ -48,6 +48,8 @@ function jobData(config: Config, image: BenchImage, models: string[]): ClassifyJ
     purpose: 'tagging',
     origin: 's3',
     submittedAt: new Date().toISOString(),
+    // As the API marks an id it found neither in Redis nor in S3 (each run has its own results prefix).
+    noPriorResult: true,
   };
 }
 

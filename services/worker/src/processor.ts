@@ -21,7 +21,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ByteBudget } from './byte-budget.ts';
-import { isCompletedFor, modelRefs, reusableResult } from './result-document.ts';
+import { isCompletedFor, mayHaveStoredResult, modelRefs, reusableResult } from './result-document.ts';
 import { labelqOwnedKeys, labelqTags } from './tags.ts';
 import { LABELQ_VERSION } from './version.ts';
 import { afterCompleted, afterFailed, policyFor, redecidedResult, type WorkerWorkflow } from './workflow.ts';
@@ -144,11 +144,12 @@ async function classifyJob(
       ...(deps.abandoned !== undefined ? [deps.abandoned] : []),
     ]);
   // One GetObject, read in two steps: its headers (ETag, size) arrive first and decide reuse and the byte
-  // budget before the body is read. The result-document read runs alongside it. Two S3 round trips fewer per
-  // job than HEAD, then the document, then GET: each request costs the main thread ~1 to 2 ms of SDK CPU.
+  // budget before the body is read. The result-document read runs alongside it, unless the job cannot have a
+  // stored result (a new image on its first start: mayHaveStoredResult). Each S3 request costs the main thread
+  // ~1 to 2 ms of SDK CPU, so a new image costs two requests fewer than HEAD, then the document, then GET.
   const [openedResult, existingResult] = await Promise.allSettled([
     store.openObject(data.bucket, data.key, { maxBytes, signal: deadline() }),
-    store.getJson(config.s3.bucket, resultKey),
+    mayHaveStoredResult(data, job) ? store.getJson(config.s3.bucket, resultKey) : undefined,
   ]);
   if (openedResult.status === 'rejected') throw openedResult.reason;
   let opened: OpenedObject | undefined = openedResult.value;

@@ -2,7 +2,7 @@ import { objectImageId, type ResultDocument } from '@labelq/contracts';
 import { sampleResultDocument } from '@labelq/contracts/testing';
 import { DEFAULT_POLICY } from '@labelq/moderation';
 import { describe, expect, it } from 'vitest';
-import { isCompletedFor, reusableResult } from './result-document.ts';
+import { isCompletedFor, mayHaveStoredResult, reusableResult } from './result-document.ts';
 import { labelqOwnedKeys, labelqTags } from './tags.ts';
 
 const models = [{ name: 'nsfw-mobilenet-v2', version: '1', sha256: 'a'.repeat(64) }];
@@ -107,5 +107,22 @@ describe('labelqTags', () => {
       { key: 'labelq:faces', value: '0' },
       { key: 'labelq:text', value: 'no' },
     ]);
+  });
+});
+
+describe('mayHaveStoredResult', () => {
+  const first = { attemptsStarted: 1, attemptsMade: 0, stalledCounter: 0 };
+  it('skips the read only for a job its submitter found new, on its first start', () => {
+    expect(mayHaveStoredResult({ noPriorResult: true }, first)).toBe(false);
+  });
+  it.each([
+    ['no hint (batch items, an older API)', {}, first],
+    ['hint false', { noPriorResult: false }, first],
+    ['a retry', { noPriorResult: true }, { ...first, attemptsStarted: 2, attemptsMade: 1 }],
+    ['a stalled re-run', { noPriorResult: true }, { ...first, attemptsStarted: 2, stalledCounter: 1 }],
+    // An outage hand-back (Worker.RateLimitError) leaves attemptsMade alone; the start count still grows.
+    ['a re-run after an outage hand-back', { noPriorResult: true }, { ...first, attemptsStarted: 2 }],
+  ])('reads for %s', (_name, payload, job) => {
+    expect(mayHaveStoredResult(payload, job)).toBe(true);
   });
 });

@@ -42,3 +42,26 @@ export function isCompletedFor(raw: unknown, etag: string): boolean {
   const doc = tryReadStoredDocument(raw);
   return doc?.status === 'completed' && doc.source.etag === etag;
 }
+
+/** What of a BullMQ job tells whether an earlier run may have stored its result (see mayHaveStoredResult). */
+export interface JobStarts {
+  /** BullMQ counts every start: retries, stalled re-runs, and hand-backs during an outage (attempts untouched). */
+  attemptsStarted: number;
+  attemptsMade: number;
+  stalledCounter: number;
+}
+
+/**
+ * Whether the job must read its result key before classifying. Only not when its submitter found no job and no
+ * document for the id (`noPriorResult`) and this is the job's first start: then nothing can have written one
+ * since, except a concurrent run of the same image under another job id (a batch item), whose document would
+ * hold the same result. Every later start reads: the first may have written the document before it died,
+ * stalled or was handed back, and "results written once" depends on finding it.
+ */
+export function mayHaveStoredResult(
+  payload: { noPriorResult?: boolean | undefined },
+  job: JobStarts,
+): boolean {
+  const firstStart = job.attemptsStarted <= 1 && job.attemptsMade === 0 && job.stalledCounter === 0;
+  return !(payload.noPriorResult === true && firstStart);
+}

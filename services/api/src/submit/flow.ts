@@ -96,7 +96,8 @@ export async function submit(
       continue;
     }
     if (decision.replace) toReplace.push(id);
-    toAdd.push(job);
+    // Neither Redis nor S3 knows the id: the worker's first attempt need not look for a stored result.
+    toAdd.push(found === undefined ? { ...job, noPriorResult: true } : job);
     answers.set(id, { status: 'queued', duplicate: false });
   }
 
