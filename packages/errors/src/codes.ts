@@ -78,6 +78,9 @@ export const ERROR_CODES = {
   queue_unavailable: { status: 503, retryable: true, message: 'The queue is unavailable' },
   // The API holds API_MAX_UPLOAD_BYTES_IN_FLIGHT of upload bodies already: capacity, not an outage.
   uploads_busy: { status: 503, retryable: true, message: 'Too many uploads in flight: retry shortly' },
+  // This API process's own event loop was too busy to read a dependency's answer in time (a flood of uploads):
+  // its capacity, not an outage of Redis or S3, which answered.
+  server_busy: { status: 503, retryable: true, message: 'The API is too busy right now: retry shortly' },
   inference_failed: { status: 500, retryable: true, message: 'Inference failed' },
   timeout: { status: 504, retryable: true, message: 'The operation timed out' },
   // Batches. `manifest_invalid` already names a bad model manifest, so batch manifests get codes of their own.

@@ -24,6 +24,9 @@ describe('the error registry', () => {
     // Outages are retried with backoff.
     ['storage_unavailable', 503, true],
     ['queue_unavailable', 503, true],
+    // Capacity, not an outage: the API's own saturation has its own codes.
+    ['uploads_busy', 503, true],
+    ['server_busy', 503, true],
     ['timeout', 504, true],
     ['inference_failed', 500, true],
     // A bug or an unforeseen failure is not retried by default.

@@ -5,7 +5,7 @@ import { KeyStore, OpenJobs } from '@labelq/access';
 import { LabelqError } from '@labelq/errors';
 import { assertPersistence, createClassifyQueue } from '@labelq/queue';
 import type { Redis } from 'ioredis';
-import { buildApp } from './app.ts';
+import { buildApp, DEFAULT_DEPENDENCY_TIMEOUT_MS } from './app.ts';
 import { configuredModels } from './models.ts';
 import { createApiRedis } from './redis.ts';
 import { createApiStorage } from './storage-s3.ts';
@@ -125,7 +125,7 @@ export async function startApi(
   options: StartApiOptions = {},
 ): Promise<ApiServer> {
   const models = await configuredModels(config, options.models);
-  const redis = createApiRedis(config.redis.url, logger);
+  const redis = createApiRedis(config.redis.url, logger, DEFAULT_DEPENDENCY_TIMEOUT_MS);
   const queue = createClassifyQueue(config, redis);
   queue.on('error', (err) => logger.debug({ err: err.message }, 'queue error'));
   const objects = createObjectStore(config.s3);

@@ -1,6 +1,7 @@
 import type { KeyStore } from '@labelq/access';
 import { LabelqError } from '@labelq/errors';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { withDeadline } from '../timeout.ts';
 import { AUTH_DISABLED_PRINCIPAL } from './principal.ts';
 
 /** RFC 6750 challenge: a missing key gets the bare challenge, a presented but unusable one `invalid_token`. */
@@ -19,17 +20,23 @@ function bearerToken(request: FastifyRequest): string | undefined {
  * The `/v1` plugin's first onRequest hook: resolves the API key to a principal (401 `unauthenticated` with
  * `WWW-Authenticate: Bearer` for a missing, malformed, unknown, revoked or expired key, all alike), then checks
  * the route's scope (403 `insufficient_scope`). With `keys` undefined (AUTH_DISABLED) every request is the
- * default tenant with every scope. The key and its hash never reach a log: only the key id is logged.
+ * default tenant with every scope. The key and its hash never reach a log: only the key id is logged. The key
+ * lookup has the routes' Redis deadline: an outage answers 503 `queue_unavailable`, a saturated API its own
+ * `server_busy`, never a 500.
  */
 export function authenticate(
   keys: KeyStore | undefined,
+  timeoutMs: number,
 ): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
   return async (request, reply) => {
     if (keys === undefined) {
       request.principal = AUTH_DISABLED_PRINCIPAL;
     } else {
       const token = bearerToken(request);
-      const principal = token === undefined ? undefined : await keys.verify(token);
+      const principal =
+        token === undefined
+          ? undefined
+          : await withDeadline(() => keys.verify(token), timeoutMs, 'queue_unavailable', 'Redis');
       if (principal === undefined) {
         void reply.header('www-authenticate', challenge(request.headers.authorization !== undefined));
         throw new LabelqError(

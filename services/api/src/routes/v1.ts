@@ -26,7 +26,7 @@ export interface V1Options {
  */
 export const v1Routes: FastifyPluginAsync<V1Options> = async (app, { deps, timeoutMs }) => {
   app.decorateRequest('principal', null as never);
-  app.addHook('onRequest', authenticate(deps.keys));
+  app.addHook('onRequest', authenticate(deps.keys, timeoutMs));
   if (deps.rateLimit !== undefined) {
     const { redis, perMinute, prefix } = deps.rateLimit;
     await app.register(rateLimit, {
