@@ -3,6 +3,7 @@ import helmet from '@fastify/helmet';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import type { ApiDeps } from './deps.ts';
+import { installEarlyAnswers } from './http/early-answer.ts';
 import { clientErrorHandler, installErrorHandlers } from './http/errors.ts';
 import { installJsonParser, requireJsonBodies } from './http/json-body.ts';
 import { helmetOptions } from './http/security.ts';
@@ -68,6 +69,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   // Response schemas document the API; bodies are plain JSON (a result document may carry any field).
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installErrorHandlers(app);
+  // Refusals before the body is read reach the client: Expect: 100-continue honoured, staged close.
+  installEarlyAnswers(app);
   // Security headers on every response, errors and 404s included (its onRequest hook runs first).
   await app.register(helmet, helmetOptions);
   // JSON bodies: refused past MAX_JSON_DEPTH before parsing; JSON-schema routes take no other Content-Type.

@@ -72,7 +72,8 @@ export function imageRoutes(app: FastifyInstance, deps: ApiDeps, timeoutMs: numb
   app.post(
     '/images',
     {
-      config: { scope: 'submit' },
+      // 100 Continue only once the upload budget has room (receiveUpload): a refusal comes before the body.
+      config: { scope: 'submit', continuesItself: true },
       schema: {
         tags: ['images'],
         summary: 'Upload one image to classify',

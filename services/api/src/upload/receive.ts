@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { LabelqError } from '@labelq/errors';
+import { continueBody } from '../http/early-answer.ts';
 import { readLimited } from './read-limited.ts';
 
 /** An upload as received: its bytes and the option fields that came with it. */
@@ -21,6 +22,7 @@ function addField(fields: ReceivedUpload['fields'], name: string, value: string)
 async function receiveMultipart(request: FastifyRequest, maxBytes: number): Promise<ReceivedUpload> {
   const fields: ReceivedUpload['fields'] = {};
   let bytes: Buffer | undefined;
+  continueBody(request);
   for await (const part of request.parts()) {
     if (part.type === 'file') {
       if (part.fieldname !== 'file' || bytes !== undefined) {
@@ -55,7 +57,8 @@ async function receiveMultipart(request: FastifyRequest, maxBytes: number): Prom
 /**
  * Receives one image from a multipart form (field `file`) or a raw `image/*` body, refusing more than
  * `maxBytes` while it streams (413 `payload_too_large`; a declared Content-Length over the limit is refused
- * before reading anything).
+ * before reading anything). A client that sent `Expect: 100-continue` is asked for the body only here, once
+ * the route has decided to read it.
  */
 export async function receiveUpload(request: FastifyRequest, maxBytes: number): Promise<ReceivedUpload> {
   const declared = Number(request.headers['content-length']);
@@ -67,12 +70,13 @@ export async function receiveUpload(request: FastifyRequest, maxBytes: number): 
   }
   const body = request.body as Readable | undefined;
   if (body === undefined || body === null) return { bytes: Buffer.alloc(0), fields: {} };
-  if (typeof (body as Partial<Readable>)[Symbol.asyncIterator] !== 'function') {
+  if (typeof (body as Partial<Readable>).iterator !== 'function') {
     // A body of another media type (JSON, text): the request's Content-Type is wrong, not an image format.
     throw new LabelqError(
       'unsupported_media_type',
       'POST /v1/images takes multipart/form-data or a raw image/* (or application/octet-stream) body',
     );
   }
+  continueBody(request);
   return { bytes: await readLimited(body, maxBytes), fields: {} };
 }
