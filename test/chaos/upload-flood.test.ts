@@ -1,6 +1,8 @@
 // An upload flood (issue #15, item 2): 80 parallel distinct uploads against a budget of a few bodies. Every
-// answer is 202 or 503 uploads_busy with Retry-After (never a false queue_unavailable); a client that retries
-// the busy ones gets all accepted, and every accepted job completes.
+// answer is 202 or one of the API's own capacity answers with Retry-After: 503 uploads_busy (the budget is
+// full) or, should the loop be too busy to read Redis's answer in time, 503 server_busy; never a false
+// queue_unavailable (Redis is healthy throughout). A client that retries the busy ones gets all accepted, and
+// every accepted job completes.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readPhoto } from '../fixtures/index.ts';
 import { startChaosStack, type Accepted, type ChaosStack } from './stack.ts';
@@ -33,7 +35,7 @@ it('a flood of parallel uploads is bounded, answered honestly and loses nothing'
         if (res.status === 202) accepted.push(body);
         else {
           expect(res.status).toBe(503);
-          expect(body.error?.code).toBe('uploads_busy');
+          expect(['uploads_busy', 'server_busy']).toContain(body.error?.code);
           expect(res.headers.get('retry-after')).toBe('1');
         }
         return res.status === 202 ? undefined : i;
@@ -43,6 +45,7 @@ it('a flood of parallel uploads is bounded, answered honestly and loses nothing'
     if (pending.length > 0) await new Promise((r) => setTimeout(r, 200));
   }
   expect(pending).toEqual([]);
+  // The budget (four bodies) was full at least once: the flood was refused, and still lost nothing.
   expect(statuses.get(503) ?? 0).toBeGreaterThan(0);
   expect(accepted).toHaveLength(bodies.length);
   await stack.worker();
