@@ -12,7 +12,9 @@
 //      receiver minus the result's `timings.finishedAt` (the job's completion), for the probes of 1 and 2 and
 //      for the backlog's jobs.
 // Every latency is a sample of one machine at its load of the moment: run under `flock /tmp/labelq-bench.lock`
-// and record `uptime` with the numbers.
+// and record `uptime` with the numbers. The worker runs with its config defaults (one urgent pool thread, two
+// urgent job slots); `POOL_URGENT_THREADS=0 WORKER_URGENT_CONCURRENCY=0 pnpm bench:moderation` measures the
+// worker without them, for a before/after on the same machine.
 import { loadavg } from 'node:os';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -193,9 +195,13 @@ async function main(): Promise<void> {
         LOG_LEVEL: 'warn',
         WEBHOOK_ALLOWED_HOSTS: `127.0.0.1:${receiver.port}`,
         ...Object.fromEntries(
-          ['POOL_THREADS', 'WORKER_CONCURRENCY'].flatMap((k) =>
-            process.env[k] ? [[k, process.env[k]]] : [],
-          ),
+          [
+            'POOL_THREADS',
+            'WORKER_CONCURRENCY',
+            'POOL_URGENT_THREADS',
+            'POOL_BULK_NICE',
+            'WORKER_URGENT_CONCURRENCY',
+          ].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])),
         ),
       },
     },
@@ -297,6 +303,15 @@ async function main(): Promise<void> {
       command: `pnpm bench:moderation --backlog ${BACKLOG} --idle ${IDLE} --probes ${PROBES}`,
       loadAverage: { before, afterIdle: idleLoad, afterBacklog: backlogLoad, after: load() },
       models: { moderation: MODERATION_MODEL, backlog: BACKLOG_MODELS },
+      // The worker's shape (env POOL_THREADS, POOL_URGENT_THREADS, POOL_BULK_NICE, WORKER_CONCURRENCY,
+      // WORKER_URGENT_CONCURRENCY pass through; 0 urgent threads and slots is the shape before they existed).
+      worker: {
+        poolThreads: stack.config.pool.threads,
+        urgentThreads: stack.config.pool.urgentThreads,
+        bulkNice: stack.config.pool.bulkNice,
+        concurrency: stack.config.worker.concurrency,
+        urgentConcurrency: stack.config.worker.urgentConcurrency,
+      },
       image: `${WIDTH}x${HEIGHT} JPEG`,
       moderationMs: {
         idle: summary(idle),

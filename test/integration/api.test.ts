@@ -4,7 +4,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createApiStorage } from '@labelq/api';
 import { loadConfig, type Config } from '@labelq/config';
-import { PRIORITY } from '@labelq/queue';
+import { PRIORITY, urgentHintsKey } from '@labelq/queue';
+import type { Redis } from 'ioredis';
 import { startApiStack, type ApiStack } from '../helpers/api-stack.ts';
 import { testEnv, testRedisUrl } from '../helpers/env.ts';
 import { readPhoto } from '../fixtures/index.ts';
@@ -115,6 +116,8 @@ describe('POST /v1/images', () => {
     const job = await queue.getJob(res.body.id);
     expect(job?.data).toMatchObject({ models: ['beta-net'], purpose: 'moderation' });
     expect(job?.opts.priority).toBe(PRIORITY.moderation);
+    // One hint for the workers' urgent lanes (WORKER_URGENT_CONCURRENCY).
+    expect(await ((await queue.client) as unknown as Redis).llen(urgentHintsKey(queue))).toBe(1);
   });
 
   it('maps a duplicate upload to the same id and one job', async () => {

@@ -46,9 +46,20 @@ export interface Config {
   };
   access: { disabled: boolean; rateLimitPerMinute: number; maxOpenJobs: number };
   models: { dir: string; names: readonly string[] | undefined };
-  pool: { threads: number; intraOpThreads: number; maxInputPixels: number; maxDecodeBytes: number };
+  pool: {
+    threads: number;
+    /** POOL_URGENT_THREADS */
+    urgentThreads: number;
+    /** POOL_BULK_NICE */
+    bulkNice: number;
+    intraOpThreads: number;
+    maxInputPixels: number;
+    maxDecodeBytes: number;
+  };
   worker: {
     concurrency: number;
+    /** WORKER_URGENT_CONCURRENCY */
+    urgentConcurrency: number;
     maxBytesInFlight: number;
     maxObjectBytes: number;
     attempts: number;
@@ -163,12 +174,15 @@ export function loadConfig(
     models: { dir: e.MODELS_DIR, names: e.MODELS },
     pool: {
       threads,
+      urgentThreads: e.POOL_URGENT_THREADS,
+      bulkNice: e.POOL_BULK_NICE ?? (e.POOL_URGENT_THREADS > 0 ? 10 : 0),
       intraOpThreads: e.INTRA_OP_THREADS,
       maxInputPixels: e.MAX_INPUT_PIXELS,
       maxDecodeBytes: e.MAX_DECODE_BYTES_IN_FLIGHT,
     },
     worker: {
       concurrency: e.WORKER_CONCURRENCY ?? threads * 2 + 2,
+      urgentConcurrency: e.WORKER_URGENT_CONCURRENCY ?? 2 * e.POOL_URGENT_THREADS,
       maxBytesInFlight: e.WORKER_MAX_BYTES_IN_FLIGHT,
       maxObjectBytes: e.MAX_OBJECT_BYTES,
       attempts: e.JOB_ATTEMPTS,

@@ -15,6 +15,11 @@ describe('configuration', () => {
     const config = loadConfig({ INTRA_OP_THREADS: '2' }, 8);
     expect(config.pool.threads).toBe(4);
     expect(config.worker.concurrency).toBe(10);
+    expect(config.pool).toMatchObject({ urgentThreads: 1, bulkNice: 10 });
+    expect(config.worker.urgentConcurrency).toBe(2);
+    const none = loadConfig({ POOL_URGENT_THREADS: '0' }, 8);
+    expect(none.pool).toMatchObject({ urgentThreads: 0, bulkNice: 0 });
+    expect(none.worker.urgentConcurrency).toBe(0);
     expect(Object.isFrozen(config.s3)).toBe(true);
   });
 

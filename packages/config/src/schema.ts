@@ -118,11 +118,28 @@ export const envSchema = z.object({
   INTRA_OP_THREADS: int(1).default(1),
   /** Piscina worker threads. Default: available cores / INTRA_OP_THREADS (at least 1). */
   POOL_THREADS: int(1).optional(),
+  /**
+   * Pool threads beside POOL_THREADS that run only moderation images, so one never waits for a thread to finish a
+   * tagging image; idle otherwise, each holds its own sessions of every model. 0: none (moderation images go first
+   * in the queue for the POOL_THREADS only). Default 1.
+   */
+  POOL_URGENT_THREADS: int(0).default(1),
+  /**
+   * OS nice value (0 to 19) of the POOL_THREADS threads (Linux: per thread; ignored elsewhere), so a running
+   * urgent thread gets most of a core while they are busy. Default 10 with POOL_URGENT_THREADS > 0, else 0.
+   */
+  POOL_BULK_NICE: int(0).max(19).optional(),
   /** Images larger than this many pixels fail with `image_too_large`. Default 100000000. */
   MAX_INPUT_PIXELS: int(1).default(100_000_000),
 
   /** Jobs one worker process runs at once (downloads overlap inference). Default: 2 x pool threads + 2. */
   WORKER_CONCURRENCY: int(1).optional(),
+  /**
+   * Job slots per worker process beside WORKER_CONCURRENCY that take only moderation jobs: a second BullMQ worker
+   * that fetches while a moderation job waits, so one never waits for a tagging job to finish. 0: none.
+   * Default 2 x POOL_URGENT_THREADS.
+   */
+  WORKER_URGENT_CONCURRENCY: int(0).optional(),
   /** Cap on image bytes downloaded but not yet classified, per worker process. Default 268435456. */
   WORKER_MAX_BYTES_IN_FLIGHT: int(1).default(256 * 1024 * 1024),
   /** Attempts per job for transient failures. Default 5. */

@@ -13,7 +13,7 @@ import type {
 } from './thread/protocol.ts';
 import type { ClassifyOptions, ImageClassification, InferencePool } from './types.ts';
 import { ByteBudget } from './byte-budget.ts';
-import { PriorityTaskQueue, withQueueOptions } from './priority-queue.ts';
+import { ThreadLanes, type Assignment, type ThreadGroup } from './thread-lanes.ts';
 import { estimateDecodeBytes } from './image/decode-memory.ts';
 import { readImageHeader } from './image/header.ts';
 
@@ -31,8 +31,22 @@ export interface InferencePoolOptions {
   models?: readonly string[];
   /** onnxruntime intra-op threads per session. Default 1. */
   intraOpThreads?: number;
-  /** Worker threads. Default: available cores / `intraOpThreads`, at least 1. */
+  /** Worker threads for every image (the bulk threads). Default: available cores / `intraOpThreads`, at least 1. */
   threads?: number;
+  /**
+   * Threads beside `threads` that run only urgent images (`classify(..., { urgent: true })`: moderation), so one
+   * never waits for a thread to finish a tagging image. Idle unless moderation runs; each loads every model (the
+   * same memory as a bulk thread). Default 0.
+   */
+  urgentThreads?: number;
+  /**
+   * The OS nice value (0 to 19) the bulk threads give themselves when they start, before their onnxruntime sessions
+   * exist (so the sessions' own threads inherit it): with bulk threads at 10 and urgent threads at 0, the kernel
+   * gives a running urgent thread most of a core and the bulk threads all of the CPU otherwise. Linux only (the
+   * nice value is per thread there; elsewhere it would lower the whole process): ignored on other platforms.
+   * Default: 10 with urgent threads, else 0.
+   */
+  bulkNice?: number;
   /** Images with more pixels fail with `image_too_large` (checked from the header). Default 100_000_000. */
   maxInputPixels?: number;
   /**
@@ -51,7 +65,7 @@ export interface InferencePoolOptions {
   maxDecodeBytes?: number;
   /**
    * Tasks that may wait for a thread; beyond it `classify` rejects with `queue_unavailable` (retryable).
-   * Default: `threads * 16`.
+   * Default: `(threads + urgentThreads) * 16`.
    */
   maxQueue?: number;
   /** Structured logger. Default: none. */
@@ -82,8 +96,10 @@ export async function createInferencePool(
 ): Promise<InferencePool & InferencePoolExtras> {
   const intraOpThreads = options.intraOpThreads ?? 1;
   const threads = options.threads ?? Math.max(1, Math.floor(availableParallelism() / intraOpThreads));
+  const urgentThreads = options.urgentThreads ?? 0;
+  const bulkNice = options.bulkNice ?? (urgentThreads > 0 ? 10 : 0);
   const maxInputPixels = options.maxInputPixels ?? 100_000_000;
-  const maxQueue = options.maxQueue ?? threads * 16;
+  const maxQueue = options.maxQueue ?? (threads + urgentThreads) * 16;
   const shrinkOnLoad = options.shrinkOnLoad ?? true;
   const memory = new ByteBudget(options.maxDecodeBytes ?? 256 * 1024 * 1024);
   const log = options.logger;
@@ -92,28 +108,43 @@ export async function createInferencePool(
   const byName = new Set(manifests.map((m) => m.name));
   const inputsByName = new Map(manifests.map((m) => [m.name, m.input]));
 
-  const init: ThreadInit = {
+  const init = (nice: number): ThreadInit => ({
     models: loaded.map(({ manifest, path }) => ({ manifest, path })),
     intraOpThreads,
     maxInputPixels,
     shrinkOnLoad,
+    nice,
     testHooks: options.testHooks ?? false,
-  };
-  const piscina = new Piscina({
-    filename: WORKER_URL.href,
-    minThreads: threads,
-    maxThreads: threads,
-    maxQueue,
-    // Moderation images go before queued tagging images (see PriorityTaskQueue).
-    taskQueue: new PriorityTaskQueue(),
-    // Sessions live for the thread's life: never let idle threads expire and reload models.
-    idleTimeout: Number.POSITIVE_INFINITY,
-    workerData: init,
   });
-  // A thread that dies is replaced by Piscina; its task is rejected (mapped below). Log, never crash.
-  piscina.on('error', (err: unknown) => log?.error({ err }, 'inference thread error'));
+  // The threads of libuv's pool (sharp's decode and resize run there, for every pool thread) were started by
+  // loadModels' file reads above, on this thread at its own nice value: a bulk thread lowering its nice value does
+  // not reach them. One Piscina pool per thread group: Piscina hands a task to whichever of its threads is free, so keeping a
+  // thread for some tasks takes a pool of its own. Tasks wait in `lanes`, not in Piscina's queues.
+  const startGroup = (size: number, nice: number): Piscina | undefined => {
+    if (size === 0) return undefined;
+    const piscina = new Piscina({
+      filename: WORKER_URL.href,
+      minThreads: size,
+      maxThreads: size,
+      // Sessions live for the thread's life: never let idle threads expire and reload models.
+      idleTimeout: Number.POSITIVE_INFINITY,
+      workerData: init(nice),
+    });
+    // A thread that dies is replaced by Piscina; its task is rejected (mapped below). Log, never crash.
+    piscina.on('error', (err: unknown) => log?.error({ err }, 'inference thread error'));
+    return piscina;
+  };
+  const groups: Record<ThreadGroup, Piscina | undefined> = {
+    bulk: startGroup(threads, bulkNice),
+    urgent: startGroup(urgentThreads, 0),
+  };
+  const bulk = groups.bulk!;
+  const lanes = new ThreadLanes<Waiting>({ bulk: threads, urgent: urgentThreads }, maxQueue);
+  let running = 0;
+  let idle: (() => void) | undefined;
+  let destroyed = false;
 
-  async function run<T>(task: ThreadTask, transfer?: Uint8Array): Promise<T> {
+  async function runOn<T>(piscina: Piscina, task: ThreadTask, transfer?: Uint8Array): Promise<T> {
     let reply: ThreadReply<T>;
     try {
       reply = (await piscina.run(
@@ -121,23 +152,63 @@ export async function createInferencePool(
         transfer ? { transferList: [transfer.buffer as ArrayBuffer] } : {},
       )) as ThreadReply<T>;
     } catch (err) {
-      throw poolError(err, maxQueue);
+      throw poolError(err);
     }
     if (!reply.ok) throw toLabelqError(reply.error);
     return reply.value;
   }
 
+  function start(assignments: Assignment<Waiting>[]): void {
+    for (const { item, group } of assignments) {
+      running++;
+      runOn(groups[group]!, item.task, item.transfer)
+        .then(item.resolve, item.reject)
+        .finally(() => {
+          running--;
+          start(lanes.release(group));
+          if (running === 0 && lanes.waiting === 0) idle?.();
+        });
+    }
+  }
+
+  /** Runs `task` on the first free thread its lane may use (see ThreadLanes). */
+  function schedule<T>(task: ThreadTask, transfer: Uint8Array, urgent: boolean): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const assignments = lanes.push(
+        { task, transfer, resolve: resolve as (v: unknown) => void, reject },
+        urgent,
+      );
+      if (assignments === undefined) {
+        reject(
+          new LabelqError('queue_unavailable', `Inference queue is full (${maxQueue} waiting)`, {
+            details: { reason: 'pool_queue_full', maxQueue },
+          }),
+        );
+      } else start(assignments);
+    });
+  }
+
   // Prove the sessions load in every thread: one describe per thread, run concurrently.
   try {
     const described = await Promise.all(
-      Array.from({ length: threads }, () => run<DescribeOutput>({ kind: 'describe' })),
+      (['bulk', 'urgent'] as const).flatMap((group) =>
+        Array.from({ length: group === 'bulk' ? threads : urgentThreads }, () =>
+          runOn<DescribeOutput>(groups[group]!, { kind: 'describe' }).then((d) => ({ group, ...d })),
+        ),
+      ),
     );
     log?.info(
-      { threads, intraOpThreads, models: described[0]?.models.map((m) => m.name) },
+      {
+        threads,
+        urgentThreads,
+        intraOpThreads,
+        models: described[0]?.models.map((m) => m.name),
+        nice: described.map((d) => `${d.group}:${d.nice}`),
+      },
       'inference pool started',
     );
   } catch (err) {
-    await piscina.destroy();
+    await Promise.all([groups.bulk?.destroy(), groups.urgent?.destroy()]);
     throw err;
   }
 
@@ -146,6 +217,7 @@ export async function createInferencePool(
   const pool: InferencePool & InferencePoolExtras = {
     manifests,
     threads,
+    urgentThreads,
     get pending() {
       return inFlight;
     },
@@ -178,19 +250,17 @@ export async function createInferencePool(
         release = await memory.acquire(decodeBytes);
         submittedAt = performance.timeOrigin + performance.now();
         const owned = ownedBytes(bytes);
-        out = await run<ClassifyOutput>(
-          withQueueOptions<ThreadTask>(
-            {
-              kind: 'classify',
-              bytes: owned,
-              models: unique,
-              topK: callOptions.topK,
-              minConfidence: callOptions.minConfidence,
-              submittedAt,
-            },
-            { urgent: callOptions.urgent === true },
-          ),
+        out = await schedule<ClassifyOutput>(
+          {
+            kind: 'classify',
+            bytes: owned,
+            models: unique,
+            topK: callOptions.topK,
+            minConfidence: callOptions.minConfidence,
+            submittedAt,
+          },
           owned,
+          callOptions.urgent === true,
         );
       } finally {
         release?.();
@@ -213,7 +283,7 @@ export async function createInferencePool(
     },
     async crashThreadForTest(): Promise<LabelqError> {
       try {
-        await run({ kind: 'exit' });
+        await runOn(bulk, { kind: 'exit' });
       } catch (err) {
         return toLabelqError(err);
       }
@@ -222,11 +292,28 @@ export async function createInferencePool(
     async close(closeOptions: { force?: boolean } = {}): Promise<void> {
       if (closed && !closeOptions.force) return;
       closed = true;
-      // piscina.close() waits for queued tasks; destroy() terminates the threads (a missed shutdown deadline).
-      await (closeOptions.force ? piscina.destroy() : piscina.close());
+      if (closeOptions.force) {
+        // A missed shutdown deadline: what waits never runs, and destroy() terminates the running threads.
+        destroyed = true;
+        for (const waiting of lanes.clear()) waiting.reject(poolError(new Error('the pool was closed')));
+        await Promise.all([groups.bulk?.destroy(), groups.urgent?.destroy()]);
+        return;
+      }
+      // Every task accepted before close runs: the waiting ones too.
+      if (running > 0 || lanes.waiting > 0) await new Promise<void>((resolve) => (idle = resolve));
+      if (destroyed) return;
+      await Promise.all([groups.bulk?.close(), groups.urgent?.close()]);
     },
   };
   return pool;
+}
+
+/** A task waiting in the lanes for a thread. */
+interface Waiting {
+  task: ThreadTask;
+  transfer: Uint8Array;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
 }
 
 /**
@@ -270,14 +357,8 @@ function ownedBytes(bytes: Uint8Array): Uint8Array {
   return whole ? new Uint8Array(bytes.buffer) : new Uint8Array(bytes);
 }
 
-function poolError(err: unknown, maxQueue: number): LabelqError {
+function poolError(err: unknown): LabelqError {
   const message = err instanceof Error ? err.message : String(err);
-  if (/queue is at limit/i.test(message)) {
-    return new LabelqError('queue_unavailable', `Inference queue is full (${maxQueue} waiting)`, {
-      cause: err,
-      details: { reason: 'pool_queue_full', maxQueue },
-    });
-  }
   // The thread died (process.exit, OOM, native crash caught by the runtime): Piscina replaced it.
   return new LabelqError('inference_failed', `Inference thread failed: ${message}`, { cause: err });
 }

@@ -10,8 +10,8 @@ export interface ClassifyOptions {
   /** Overrides each model's manifest `defaults.minConfidence`. */
   minConfidence?: number;
   /**
-   * Run before every waiting task that is not urgent (moderation: a client waits for the decision). Default
-   * false: first in, first out.
+   * Run before every waiting task that is not urgent, on the pool's urgent threads when one is free (moderation: a
+   * client waits for the decision). Default false: first in, first out, on the bulk threads.
    */
   urgent?: boolean;
 }
@@ -55,7 +55,10 @@ export interface ImageClassification {
 export interface InferencePool {
   /** Manifests of the loaded models, in load order. */
   readonly manifests: readonly ModelManifest[];
+  /** Threads that run any image (POOL_THREADS). */
   readonly threads: number;
+  /** Threads beside `threads` that run only urgent images (moderation). Default 0 (pools that have none). */
+  readonly urgentThreads?: number;
   /**
    * Classifies one encoded image. The bytes are transferred to a worker thread: the caller's buffer is
    * detached afterwards (pass a copy to keep it). Rejects with a coded LabelqError on bad input.

@@ -10,3 +10,4 @@ export {
 } from './queue.ts';
 export { queueDepth } from './depth.ts';
 export { QueueAdmin, type QueueAdminOptions } from './admin.ts';
+export { hintUrgentJobs, isUrgentJob, isUrgentPriority, urgentHintsKey, urgentJobIsNext } from './urgent.ts';

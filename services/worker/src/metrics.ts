@@ -180,8 +180,10 @@ export function createWorkerMetrics() {
   );
   gauge('labelq_worker_bytes_in_flight_limit_bytes', 'WORKER_MAX_BYTES_IN_FLIGHT', (s) => s.bytesCapacity());
   gauge('labelq_worker_active_jobs', 'Jobs this process is running', (s) => s.activeJobs());
-  gauge('labelq_worker_concurrency', 'WORKER_CONCURRENCY: jobs this process runs at most', (s) =>
-    s.concurrency(),
+  gauge(
+    'labelq_worker_concurrency',
+    'WORKER_CONCURRENCY + WORKER_URGENT_CONCURRENCY: jobs this process runs at most',
+    (s) => s.concurrency(),
   );
   new Gauge({
     name: 'labelq_worker_circuit_breaker_open',

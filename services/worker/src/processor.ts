@@ -14,6 +14,7 @@ import {
   tenantIdSchema,
 } from '@labelq/contracts';
 import { moderate, type ModerationPolicy } from '@labelq/moderation';
+import { isUrgentJob } from '@labelq/queue';
 import type { OpenJobs } from '@labelq/access';
 import type { OutcomeRecorder } from '@labelq/index';
 import type { ObjectStore, OpenedObject } from '@labelq/storage';
@@ -208,10 +209,11 @@ async function classifyJob(
     // Before classify: the pool transfers (detaches) the buffer.
     size = downloaded.bytes.length;
     classified = {
-      // A moderation image goes before the tagging images queued for the pool's threads.
+      // A moderation image (or a tagging job a moderation submission raised) goes before the tagging images
+      // queued for the pool's threads, on its urgent threads when one is free.
       ...(await pool.classify(downloaded.bytes, {
         models: data.models,
-        urgent: data.purpose === 'moderation',
+        urgent: data.purpose === 'moderation' || isUrgentJob(job),
       })),
       downloadMs,
     };

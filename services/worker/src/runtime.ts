@@ -11,7 +11,7 @@ import {
 import type { ResultDocument, StoredJobPayload } from '@labelq/contracts';
 import { createObjectStore, type ObjectStore } from '@labelq/storage';
 import { OpenJobs } from '@labelq/access';
-import { MetricsTime, Worker } from 'bullmq';
+import { MetricsTime, Worker, type Job, type WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { LabelqError } from '@labelq/errors';
 import type { Logger } from 'pino';
@@ -26,6 +26,7 @@ import { createProcessor } from './processor.ts';
 import { createWorkerWorkflow } from './workflow-runtime.ts';
 import { startIndexRole } from './index-role.ts';
 import { batchFinishedHook } from './workflow.ts';
+import { UrgentLane } from './urgent-lane.ts';
 
 /** One connection attempt, no retries: an unreachable Redis fails the start instead of retrying forever. */
 async function checkRedis(config: Config, log: Logger): Promise<void> {
@@ -114,6 +115,8 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
         modelsDir: config.models.dir,
         ...(config.models.names !== undefined ? { models: config.models.names } : {}),
         threads: config.pool.threads,
+        urgentThreads: config.pool.urgentThreads,
+        bulkNice: config.pool.bulkNice,
         intraOpThreads: config.pool.intraOpThreads,
         maxInputPixels: config.pool.maxInputPixels,
         maxDecodeBytes: config.pool.maxDecodeBytes,
@@ -141,7 +144,7 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
       bytesInFlight: () => budget.inUse,
       bytesCapacity: () => budget.capacity,
       activeJobs: () => jobState.active,
-      concurrency: () => config.worker.concurrency,
+      concurrency: () => config.worker.concurrency + (lane?.slots ?? 0),
       draining: () => closing !== undefined,
       breakers: () => [{ dependency: s3Breaker.name, open: s3Breaker.state === 'open' }],
     });
@@ -159,9 +162,15 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
         const bucket = cause.details?.bucket;
         return store.checkBucket(typeof bucket === 'string' ? bucket : config.s3.bucket);
       },
-      onOpen: () => void worker.pause(true),
+      onOpen: () => {
+        void worker.pause(true);
+        lane?.pause();
+      },
       onClose: () => {
-        if (closing === undefined) worker.resume();
+        if (closing === undefined) {
+          worker.resume();
+          lane?.resume();
+        }
       },
       logger: log,
     });
@@ -192,34 +201,53 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
         abandon.signal,
       ),
     );
+    const workerOptions: WorkerOptions = {
+      connection,
+      prefix: config.queue.prefix,
+      lockDuration: config.worker.lockDurationMs,
+      // One more than ours: the processor fails a job past config.worker.maxStalledCount itself, with the coded
+      // reason `job_stalled` and a failure document; BullMQ's own check would fail it uncoded, without one.
+      maxStalledCount: config.worker.maxStalledCount + 1,
+      // Look for jobs of dead workers as often as a lock can expire (BullMQ's default is 30 s).
+      stalledInterval: Math.min(30_000, config.worker.lockDurationMs),
+      autorun: false,
+      settings: {
+        backoffStrategy: (attemptsMade: number, type?: string) =>
+          type === BACKOFF_TYPE
+            ? backoffDelay(attemptsMade, config.worker.backoffMs)
+            : config.worker.backoffMs,
+      },
+    };
+    const runJob = (job: Job<StoredJobPayload>): Promise<ResultDocument> =>
+      inFlight.run(() => processor(job));
     const worker: Worker<StoredJobPayload, ResultDocument> = new Worker<StoredJobPayload, ResultDocument>(
       config.queue.name,
-      (job) => inFlight.run(() => processor(job)),
+      runJob,
       {
-        connection,
-        prefix: config.queue.prefix,
+        ...workerOptions,
         concurrency: config.worker.concurrency,
-        lockDuration: config.worker.lockDurationMs,
-        // One more than ours: the processor fails a job past config.worker.maxStalledCount itself, with the coded
-        // reason `job_stalled` and a failure document; BullMQ's own check would fail it uncoded, without one.
-        maxStalledCount: config.worker.maxStalledCount + 1,
-        // Look for jobs of dead workers as often as a lock can expire (BullMQ's default is 30 s).
-        stalledInterval: Math.min(30_000, config.worker.lockDurationMs),
-        autorun: false,
         // Per-minute completed/failed counts in Redis (the dashboard's throughput chart), a week of them.
         metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
-        settings: {
-          backoffStrategy: (attemptsMade: number, type?: string) =>
-            type === BACKOFF_TYPE
-              ? backoffDelay(attemptsMade, config.worker.backoffMs)
-              : config.worker.backoffMs,
-        },
       },
     );
-    worker.on('failed', (job, err) =>
-      log.debug({ jobId: job?.id, attemptsMade: job?.attemptsMade, reason: err.message }, 'job failed'),
-    );
-    worker.on('error', (err) => log.error({ err }, 'worker error'));
+    // Slots for moderation jobs beside WORKER_CONCURRENCY (WORKER_URGENT_CONCURRENCY; urgent-lane.ts).
+    const lane =
+      config.worker.urgentConcurrency > 0
+        ? new UrgentLane({
+            slots: config.worker.urgentConcurrency,
+            queueName: config.queue.name,
+            workerOptions,
+            connection,
+            processor: runJob,
+            logger: log,
+          })
+        : undefined;
+    for (const w of lane ? [worker, lane.worker] : [worker]) {
+      w.on('failed', (job, err) =>
+        log.debug({ jobId: job?.id, attemptsMade: job?.attemptsMade, reason: err.message }, 'job failed'),
+      );
+      w.on('error', (err) => log.error({ err }, 'worker error'));
+    }
     worker.on('stalled', (jobId) => {
       metrics.stalled.inc();
       log.warn({ jobId }, 'stalled job moved back (its worker died or hung)');
@@ -247,11 +275,17 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
     owned.push(() => readiness.close());
     void worker.run().catch((err: unknown) => log.error({ err }, 'worker stopped with an error'));
     await worker.waitUntilReady();
+    if (lane !== undefined) {
+      await lane.worker.waitUntilReady();
+      lane.start();
+    }
     log.info(
       {
         queue: config.queue.name,
         concurrency: config.worker.concurrency,
+        urgentConcurrency: lane?.slots ?? 0,
         threads: pool.threads,
+        urgentThreads: pool.urgentThreads ?? 0,
         models: pool.manifests.map((m) => m.name),
         policy: policy.version,
       },
@@ -268,7 +302,7 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
         // BullMQ's close() memoizes its first call, so close() then close(true) would still wait for them.
         // A worker the breaker paused has stopped fetching already: wait for its jobs in the processor instead.
         s3Breaker.stop();
-        const finished = worker.isPaused() ? inFlight.idle() : worker.pause();
+        const finished = Promise.all([worker.isPaused() ? inFlight.idle() : worker.pause(), lane?.drain()]);
         const drained = await Promise.race([finished.then(() => true as const), timedOut]);
         clearTimeout(timer);
         if (!drained) {
@@ -279,6 +313,7 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
         }
         // Forced: closes the connections without waiting; an abandoned job's late result is then not recorded.
         await worker.close(!drained);
+        await lane?.close(!drained);
         if (!drained)
           abandon.abort(new LabelqError('timeout', 'The worker shut down before the job finished'));
         await closeOwned(!drained);

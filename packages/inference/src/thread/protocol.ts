@@ -12,6 +12,8 @@ export interface ThreadInit {
   maxInputPixels: number;
   /** Decode at the smallest size the requested models need (true) or always at full size (false). */
   shrinkOnLoad: boolean;
+  /** OS nice value the thread sets for itself at start (Linux: per thread), before its sessions exist. */
+  nice: number;
   /** Enables the `exit` task, which kills its thread; only tests set it. */
   testHooks: boolean;
 }
@@ -55,6 +57,8 @@ export interface ClassifyOutput {
 
 export interface DescribeOutput {
   threadId: number;
+  /** The thread's nice value as the OS reports it (Linux); 0 elsewhere. */
+  nice: number;
   models: { name: string; inputs: readonly string[]; outputs: readonly string[] }[];
 }
 

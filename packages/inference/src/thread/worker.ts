@@ -1,5 +1,6 @@
 // The Piscina worker file: the only place sharp pixel work and onnxruntime sessions live. Sessions are created
 // once, when the thread starts (top-level await), one per model per thread.
+import { getPriority, setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
@@ -24,6 +25,12 @@ sharp.concurrency(1);
 sharp.cache(false);
 
 const init = workerData as ThreadInit;
+// Linux keeps a nice value per thread and setpriority(PRIO_PROCESS, 0) changes the calling thread's only; elsewhere
+// it would lower the whole process (the worker's main thread and the urgent threads too), so it is Linux only.
+// Before the sessions: onnxruntime's intra-op threads, created with them, inherit it. Raising one's own nice value
+// needs no privilege.
+const perThreadNice = process.platform === 'linux';
+if (perThreadNice && init.nice !== 0) setPriority(0, init.nice);
 const models = new Map<string, ThreadModel>();
 for (const { manifest, path } of init.models) {
   models.set(manifest.name, await createThreadModel(manifest, path, { intraOpThreads: init.intraOpThreads }));
@@ -71,6 +78,7 @@ async function classify(task: ClassifyTask): Promise<ClassifyOutput> {
 function describe(): DescribeOutput {
   return {
     threadId,
+    nice: perThreadNice ? getPriority(0) : 0,
     models: [...models.values()].map((m) => ({
       name: m.manifest.name,
       inputs: m.session.inputNames,

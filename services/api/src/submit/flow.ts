@@ -1,7 +1,8 @@
 import type { Accepted, ClassifyJob, StoredJobPayload } from '@labelq/contracts';
 import { LabelqError } from '@labelq/errors';
-import { classifyJob, PRIORITY } from '@labelq/queue';
+import { classifyJob, hintUrgentJobs, PRIORITY, urgentHintsKey } from '@labelq/queue';
 import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { ApiDeps } from '../deps.ts';
 import { loadDocument, readJobSnapshot, selfLink, type DocumentLog, type JobSnapshot } from '../status.ts';
 import { withDeadline } from '../timeout.ts';
@@ -115,6 +116,7 @@ export async function submit(
       );
     }
   }
+  let urgentQueued = 0;
   try {
     // Jobs a worker locked meanwhile (retried and started) cannot be removed: they are joined as active.
     const locked = new Set<string>();
@@ -127,6 +129,7 @@ export async function submit(
     if (adding.length > 0) {
       await options.beforeEnqueue?.(adding);
       await queueOp(() => deps.queue.addBulk(adding.map((job) => classifyJob(deps.config, job))));
+      urgentQueued = adding.filter((j) => j.purpose === 'moderation').length;
       // A submission of the same id at the same instant may have created it first: join it (duplicate), and
       // raise it to moderation priority when this one is a moderation submission.
       const losses = await queueOp(() => findRaceLosses(deps.queue, adding));
@@ -150,6 +153,13 @@ export async function submit(
     );
   }
   if (racePromote.length > 0) await queueOp(() => promoteRaceWinners(deps, racePromote));
+  // Wakes a worker's urgent lane per moderation job queued or raised. Best effort: a lane also looks every second.
+  const urgent = urgentQueued + toPromote.length + racePromote.length;
+  if (urgent > 0) {
+    const hint = async (): Promise<void> =>
+      hintUrgentJobs((await deps.queue.client) as unknown as Redis, urgentHintsKey(deps.queue), urgent);
+    await queueOp(hint).catch(() => undefined);
+  }
   for (const job of completedCallbacks) {
     await queueOp(() => sendCompletedCallback(deps, job.tenant, job.id, job.callbackUrl!));
   }
