@@ -639,6 +639,11 @@ describe('per-request callbackUrl', () => {
     await receiver.until(() => types('/cb-dup', secret, up.body.id).length >= 1);
     // Callbacks go to their URL only, never to another request's callback.
     expect(types('/cb-upload', secret, up.body.id)).toEqual(['image.completed']);
+    // Every callback attempt is in the tenant's log: the URL it went to and what the receiver answered.
+    const cbLog = (await api('GET', '/v1/callbacks/deliveries?limit=500')).body.deliveries;
+    expect(cbLog).toContainEqual(
+      expect.objectContaining({ url: receiver.url('/cb-upload'), status: 'delivered', statusCode: 200 }),
+    );
 
     // A duplicate of a job still queued cannot add a callback (the first submission's applies).
     await queue.pause();
@@ -671,6 +676,7 @@ describe('OpenAPI document', () => {
       ['/v1/webhooks', 'post', 'webhooks'],
       ['/v1/webhooks/{id}/deliveries', 'get', 'webhooks'],
       ['/v1/callbacks/secret', 'post', 'webhooks'],
+      ['/v1/callbacks/deliveries', 'get', 'webhooks'],
       ['/v1/reviews', 'get', 'reviews'],
       ['/v1/reviews/{id}', 'post', 'reviews'],
       ['/v1/policy', 'put', 'policy'],

@@ -93,6 +93,15 @@ export const webhookAttemptSchema = z.object({
 });
 export type WebhookAttempt = z.infer<typeof webhookAttemptSchema>;
 
+/**
+ * One attempt to deliver to a request's `callbackUrl`, as `GET /v1/callbacks/deliveries` lists them (newest
+ * first): a webhook attempt and the URL it went to. Not sent at all is `dead` with a code saying why
+ * (`callback_not_allowed`: the installation no longer allows the tenant callbacks; `callback_not_enabled`: the
+ * tenant deleted its callback secret).
+ */
+export const callbackAttemptSchema = webhookAttemptSchema.extend({ url: z.string() });
+export type CallbackAttempt = z.infer<typeof callbackAttemptSchema>;
+
 /** `POST /v1/reviews/:id`. */
 export const reviewRequestSchema = z.strictObject({
   decision: reviewDecisionSchema,

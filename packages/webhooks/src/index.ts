@@ -1,5 +1,6 @@
 export * from './targets.ts';
 export * from './secrets.ts';
+export * from './rotation.ts';
 export * from './store.ts';
 export * from './post.ts';
 export * from './events.ts';

@@ -7,6 +7,7 @@ import {
 } from '@labelq/contracts';
 import { LabelqError } from '@labelq/errors';
 import type { Redis } from 'ioredis';
+import { livePreviousSecrets, rotateSecret, type PreviousSecret } from './rotation.ts';
 import { newWebhookSecret } from './secrets.ts';
 
 /** Attempts kept per endpoint for `GET /v1/webhooks/:id/deliveries`. */
@@ -16,9 +17,8 @@ export const MAX_ATTEMPTS_KEPT = 500;
 export interface WebhookEndpoint extends WebhookInfo {
   tenant: string;
   secret: string;
-  previousSecret?: string;
-  /** ms since epoch; the previous secret signs until then. */
-  previousSecretExpiresMs?: number;
+  /** Replaced secrets that still sign (each rotation's overlap), latest expiry first. */
+  previous: PreviousSecret[];
 }
 
 /**
@@ -119,17 +119,22 @@ export class WebhookStore {
     return ep;
   }
 
-  /** A new secret; the current one keeps signing (as the previous) for `overlapSeconds`. */
+  /**
+   * A new secret; the current one, and those it replaced that still sign, keep signing for `overlapSeconds` (0
+   * revokes them all). One script (see rotateSecret): concurrent rotations each keep theirs, the answer is the
+   * state this rotation left, and a rotation racing a delete finds the endpoint gone (`webhook_not_found`)
+   * instead of writing a stray hash.
+   */
   async rotate(tenant: string, id: string, overlapSeconds: number): Promise<WebhookEndpoint> {
-    const ep = await this.require(tenant, id);
-    const secret = newWebhookSecret();
-    const until = Date.now() + overlapSeconds * 1000;
-    await this.#redis.hset(this.#ep(id), {
-      secret,
-      previousSecret: ep.secret,
-      previousSecretExpiresMs: String(until),
-    });
-    return await this.require(tenant, id);
+    const h = /^wh_[0-9a-f]{16}$/.test(id)
+      ? await rotateSecret(this.#redis, this.#ep(id), {
+          secret: newWebhookSecret(),
+          overlapSeconds,
+          owner: tenant,
+        })
+      : undefined;
+    if (h === undefined) throw new LabelqError('webhook_not_found', `No webhook endpoint "${id}"`);
+    return fromHash(id, h);
   }
 
   /** Re-enables an endpoint (and forgets its failure run). */
@@ -169,27 +174,41 @@ export class WebhookStore {
   }
 
   async recordAttempt(id: string, attempt: WebhookAttempt): Promise<void> {
-    await this.#redis
-      .multi()
-      .lpush(this.#log(id), JSON.stringify(attempt))
-      .ltrim(this.#log(id), 0, MAX_ATTEMPTS_KEPT - 1)
-      .exec();
+    await pushAttempt(this.#redis, this.#log(id), attempt);
   }
 
   /** The endpoint's latest attempts, newest first. */
   async attempts(tenant: string, id: string, limit = 100): Promise<WebhookAttempt[]> {
     await this.require(tenant, id);
-    const rows = await this.#redis.lrange(this.#log(id), 0, Math.max(0, limit - 1));
-    return rows.flatMap((r) => {
-      const parsed = webhookAttemptSchema.safeParse(JSON.parse(r));
-      return parsed.success ? [parsed.data] : [];
-    });
+    return readAttempts(this.#redis, this.#log(id), limit, webhookAttemptSchema);
   }
 }
 
-function fromHash(id: string, h: Record<string, string>): WebhookEndpoint {
-  const prevUntil = h.previousSecretExpiresMs !== undefined ? Number(h.previousSecretExpiresMs) : undefined;
-  const prevActive = h.previousSecret !== undefined && prevUntil !== undefined && prevUntil > Date.now();
+/** Adds an attempt to a log (newest first), keeping the latest {@link MAX_ATTEMPTS_KEPT}. */
+export async function pushAttempt(redis: Redis, key: string, attempt: WebhookAttempt): Promise<void> {
+  await redis
+    .multi()
+    .lpush(key, JSON.stringify(attempt))
+    .ltrim(key, 0, MAX_ATTEMPTS_KEPT - 1)
+    .exec();
+}
+
+/** A log's latest `limit` attempts, newest first; an entry the schema does not accept is skipped. */
+export async function readAttempts<T>(
+  redis: Redis,
+  key: string,
+  limit: number,
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } },
+): Promise<T[]> {
+  const rows = await redis.lrange(key, 0, Math.max(0, limit - 1));
+  return rows.flatMap((r) => {
+    const parsed = schema.safeParse(JSON.parse(r));
+    return parsed.success ? [parsed.data] : [];
+  });
+}
+
+function fromHash(id: string, h: Record<string, string>, now = Date.now()): WebhookEndpoint {
+  const previous = livePreviousSecrets(h, now);
   return {
     id,
     tenant: h.tenant!,
@@ -201,25 +220,20 @@ function fromHash(id: string, h: Record<string, string>): WebhookEndpoint {
     ...(h.disabledAt !== undefined ? { disabledAt: h.disabledAt } : {}),
     consecutiveFailures: Number(h.failures ?? 0),
     secret: h.secret!,
-    ...(prevActive
-      ? {
-          previousSecret: h.previousSecret!,
-          previousSecretExpiresMs: prevUntil,
-          previousSecretExpiresAt: new Date(prevUntil).toISOString(),
-        }
+    previous,
+    ...(previous.length > 0
+      ? { previousSecretExpiresAt: new Date(previous[0]!.expiresMs).toISOString() }
       : {}),
   };
 }
 
 /** What clients see of an endpoint (no secrets). */
 export function publicInfo(ep: WebhookEndpoint): WebhookInfo {
-  const { tenant: _t, secret: _s, previousSecret: _p, previousSecretExpiresMs: _m, ...info } = ep;
+  const { tenant: _t, secret: _s, previous: _p, ...info } = ep;
   return info;
 }
 
-/** The secrets that sign now: the current one, and the previous one during a rotation's overlap. */
+/** The secrets that sign now: the current one, and replaced ones during their rotation's overlap. */
 export function signingSecrets(ep: WebhookEndpoint, now = Date.now()): string[] {
-  return ep.previousSecret !== undefined && (ep.previousSecretExpiresMs ?? 0) > now
-    ? [ep.secret, ep.previousSecret]
-    : [ep.secret];
+  return [ep.secret, ...ep.previous.filter((p) => p.expiresMs > now).map((p) => p.secret)];
 }

@@ -1,5 +1,11 @@
 import type { Config } from '@labelq/config';
-import { webhookEventSchema, type WebhookEvent, type WebhookEventType } from '@labelq/contracts';
+import {
+  encodeFailedReason,
+  webhookEventSchema,
+  type WebhookAttempt,
+  type WebhookEvent,
+  type WebhookEventType,
+} from '@labelq/contracts';
 import { LabelqError } from '@labelq/errors';
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
@@ -13,9 +19,18 @@ import {
 import { postJson } from './post.ts';
 import { signWebhook } from './secrets.ts';
 import { signingSecrets, type WebhookStore } from './store.ts';
+import { callbacksAllowed, type CallbackSecretStore } from './callbacks.ts';
 import { createDeliveryAgents, parseAllowedTargets, type DeliveryAgents } from './targets.ts';
 
 export const WEBHOOK_BACKOFF = 'webhook-schedule';
+
+/**
+ * A delivery that ends without another attempt: the failed job's reason is coded (decodeFailedReason reads it),
+ * so the dead-letter set says why as the attempt logs do.
+ */
+function endDelivery(code: string, message: string): UnrecoverableError {
+  return new UnrecoverableError(encodeFailedReason({ code, message }));
+}
 
 /** The delay before retry number `attemptsMade` (1-based) per the schedule; the last entry repeats. */
 export function retryDelay(schedule: readonly number[], attemptsMade: number): number {
@@ -43,10 +58,11 @@ export interface WebhookWorkerDeps {
   store: WebhookStore;
   logger: Logger;
   /**
-   * The secrets that sign a tenant's one-off `callbackUrl` deliveries (its callback secret, and the previous one
-   * during a rotation's overlap); none when the tenant turned callbacks off. Without it callbacks are not sent.
+   * A tenant's one-off `callbackUrl` deliveries: the secrets that sign them (its callback secret, and replaced
+   * ones during their overlap; none when the tenant turned callbacks off) and its log of attempts. Without it
+   * callbacks are not sent.
    */
-  callbackSecrets?: (tenant: string) => Promise<string[]>;
+  callbacks?: Pick<CallbackSecretStore, 'signing' | 'recordAttempt'>;
   /** Told about each delivery attempt (the worker's Prometheus metrics). Default: nobody. */
   onAttempt?: (attempt: DeliveryAttemptRecord) => void;
 }
@@ -115,37 +131,51 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
     });
     let url: URL;
     let secrets: string[];
+    // Where this delivery's attempts are logged: the endpoint's log, or the tenant's callback log.
+    let record: (a: WebhookAttempt) => Promise<void>;
+    const notSent = async (code: string, message: string): Promise<never> => {
+      await record({
+        eventId: event.id,
+        type: event.type,
+        attempt,
+        at: new Date().toISOString(),
+        status: 'dead',
+        latencyMs: 0,
+        error: { code, message },
+      });
+      report('skipped');
+      throw endDelivery(code, message);
+    };
     if (endpointId !== undefined) {
       const ep = await store.byId(endpointId);
       if (!ep || ep.tenant !== event.tenant) {
         report('skipped');
-        throw new UnrecoverableError('webhook_endpoint_disabled: the endpoint was deleted');
+        throw endDelivery('webhook_endpoint_disabled', 'The endpoint was deleted; not sent');
       }
-      if (ep.disabled) {
-        await store.recordAttempt(ep.id, {
-          eventId: event.id,
-          type: event.type,
-          attempt,
-          at: new Date().toISOString(),
-          status: 'dead',
-          latencyMs: 0,
-          error: { code: 'webhook_endpoint_disabled', message: 'The endpoint is disabled; not sent' },
-        });
-        report('skipped');
-        throw new UnrecoverableError('webhook_endpoint_disabled: the endpoint is disabled');
-      }
+      record = (a) => store.recordAttempt(ep.id, a);
+      if (ep.disabled) return notSent('webhook_endpoint_disabled', 'The endpoint is disabled; not sent');
       url = new URL(ep.url);
       secrets = signingSecrets(ep);
     } else {
-      if (event.callbackUrl === undefined || deps.callbackSecrets === undefined) {
+      const callbacks = deps.callbacks;
+      const callbackUrl = event.callbackUrl;
+      if (callbackUrl === undefined || callbacks === undefined) {
         report('skipped');
-        throw new UnrecoverableError('webhook_endpoint_disabled: no receiver');
+        throw endDelivery('webhook_endpoint_disabled', 'No receiver; not sent');
       }
-      url = new URL(event.callbackUrl);
-      secrets = await deps.callbackSecrets(event.tenant);
+      record = (a) => callbacks.recordAttempt(event.tenant, { ...a, url: callbackUrl });
+      // Checked again at every attempt: the operator may have taken the tenant off CALLBACK_URL_TENANTS since
+      // the request was accepted, and callbacks are theirs to allow (the URL's address is checked at connect).
+      if (!callbacksAllowed(wf.callbackUrlTenants, event.tenant)) {
+        return notSent(
+          'callback_not_allowed',
+          `This installation no longer allows callbacks for ${event.tenant} (CALLBACK_URL_TENANTS); not sent`,
+        );
+      }
+      url = new URL(callbackUrl);
+      secrets = await callbacks.signing(event.tenant);
       if (secrets.length === 0) {
-        report('skipped');
-        throw new UnrecoverableError('callback_not_enabled: the tenant turned callbacks off; not sent');
+        return notSent('callback_not_enabled', 'The tenant turned callbacks off; not sent');
       }
     }
     const body = JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data });
@@ -159,18 +189,16 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
     const at = new Date().toISOString();
     const final = attempt >= attempts;
     if (outcome.ok) {
-      if (endpointId !== undefined) {
-        await store.recordSuccess(endpointId);
-        await store.recordAttempt(endpointId, {
-          eventId: event.id,
-          type: event.type,
-          attempt,
-          at,
-          status: 'delivered',
-          ...(outcome.statusCode !== undefined ? { statusCode: outcome.statusCode } : {}),
-          latencyMs: outcome.latencyMs,
-        });
-      }
+      if (endpointId !== undefined) await store.recordSuccess(endpointId);
+      await record({
+        eventId: event.id,
+        type: event.type,
+        attempt,
+        at,
+        status: 'delivered',
+        ...(outcome.statusCode !== undefined ? { statusCode: outcome.statusCode } : {}),
+        latencyMs: outcome.latencyMs,
+      });
       report('delivered', outcome.latencyMs);
       log.debug({ statusCode: outcome.statusCode, latencyMs: outcome.latencyMs }, 'webhook delivered');
       return { statusCode: outcome.statusCode, latencyMs: outcome.latencyMs };
@@ -178,22 +206,20 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
     const err = new LabelqError('webhook_delivery_failed', outcome.error ?? 'delivery failed', {
       details: { statusCode: outcome.statusCode ?? null },
     });
-    let disabled = false;
-    if (endpointId !== undefined) {
-      disabled = await store.recordFailure(endpointId, wf.webhookDisableAfterFailures);
-      const nextMs = retryDelay(wf.webhookRetryScheduleMs, attempt);
-      await store.recordAttempt(endpointId, {
-        eventId: event.id,
-        type: event.type,
-        attempt,
-        at,
-        status: final || disabled ? 'dead' : 'retrying',
-        ...(outcome.statusCode !== undefined ? { statusCode: outcome.statusCode } : {}),
-        latencyMs: outcome.latencyMs,
-        error: { code: err.code, message: err.message },
-        ...(final || disabled ? {} : { nextAttemptAt: new Date(Date.now() + nextMs).toISOString() }),
-      });
-    }
+    const disabled =
+      endpointId !== undefined && (await store.recordFailure(endpointId, wf.webhookDisableAfterFailures));
+    const nextMs = retryDelay(wf.webhookRetryScheduleMs, attempt);
+    await record({
+      eventId: event.id,
+      type: event.type,
+      attempt,
+      at,
+      status: final || disabled ? 'dead' : 'retrying',
+      ...(outcome.statusCode !== undefined ? { statusCode: outcome.statusCode } : {}),
+      latencyMs: outcome.latencyMs,
+      error: { code: err.code, message: err.message },
+      ...(final || disabled ? {} : { nextAttemptAt: new Date(Date.now() + nextMs).toISOString() }),
+    });
     report(final || disabled ? 'dead' : 'retrying', outcome.latencyMs);
     if (disabled)
       log.warn(
@@ -204,7 +230,7 @@ export function createWebhookWorker(deps: WebhookWorkerDeps): WebhookWorker {
       { error: err.message, final },
       final ? 'webhook dead-lettered' : 'webhook attempt failed',
     );
-    if (disabled) throw new UnrecoverableError(`webhook_endpoint_disabled: ${err.message}`);
+    if (disabled) throw endDelivery('webhook_endpoint_disabled', err.message);
     throw err;
   }
 

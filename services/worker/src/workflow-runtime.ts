@@ -45,7 +45,7 @@ export async function createWorkerWorkflow(
     store,
     logger: logger.child({ component: 'webhooks' }),
     ...(onDeliveryAttempt !== undefined ? { onAttempt: onDeliveryAttempt } : {}),
-    callbackSecrets: (tenant) => callbacks.signing(tenant),
+    callbacks,
   });
   await webhooksWorker.worker.waitUntilReady();
   return {

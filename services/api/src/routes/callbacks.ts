@@ -1,4 +1,5 @@
 import {
+  callbackAttemptSchema,
   callbackSettingsSchema,
   createdCallbackSecretSchema,
   rotateWebhookSecretRequestSchema,
@@ -7,11 +8,13 @@ import {
 import { LabelqError } from '@labelq/errors';
 import { callbacksAllowed, type CallbackSecrets } from '@labelq/webhooks';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { errorResponses, openapi } from '../http/response-schemas.ts';
 import { parseOrThrow, zodJsonSchema } from '../http/validation.ts';
 import { withDeadline } from '../timeout.ts';
 import type { ApiWorkflow } from '../workflow/deps.ts';
+import { deliveriesQuery } from './webhooks.ts';
 
 function settings(allowed: boolean, s: CallbackSecrets | undefined): CallbackSettings {
   return {
@@ -27,8 +30,9 @@ function settings(allowed: boolean, s: CallbackSecrets | undefined): CallbackSet
 /**
  * `/callbacks` (scope `admin`): the tenant's switch and signing secret for per-request `callbackUrl`s. Creating
  * the secret turns callbacks on (only for tenants CALLBACK_URL_TENANTS names: 403 `callback_not_allowed`
- * otherwise); creating it again rotates it with an overlap; deleting it turns callbacks off. Redis calls answer
- * 503 `queue_unavailable` when Redis fails or does not answer within `timeoutMs`.
+ * otherwise); creating it again rotates it with an overlap; deleting it turns callbacks off; the deliveries log
+ * says what happened to each callback (and why one was not sent). Redis calls answer 503 `queue_unavailable`
+ * when Redis fails or does not answer within `timeoutMs`.
  */
 export function callbackRoutes(
   app: FastifyInstance,
@@ -102,6 +106,28 @@ export function callbackRoutes(
       const { tenant } = request.principal;
       await redisOp(() => wf.callbacks.remove(tenant));
       return settings(allowedFor(tenant), undefined);
+    },
+  );
+
+  app.get(
+    '/callbacks/deliveries',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        tags,
+        summary: 'Callback delivery attempts of this tenant, newest first (URL, status code, latency, error)',
+        querystring: zodJsonSchema(deliveriesQuery),
+        response: {
+          200: openapi(z.object({ deliveries: z.array(callbackAttemptSchema) })),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const { limit } = parseOrThrow(deliveriesQuery, request.query, 'query');
+      return {
+        deliveries: await redisOp(() => wf.callbacks.attempts(request.principal.tenant, limit)),
+      };
     },
   );
 }

@@ -13,7 +13,10 @@ import { parseOrThrow, zodJsonSchema } from '../http/validation.ts';
 import type { ApiWorkflow } from '../workflow/deps.ts';
 
 const params = z.strictObject({ id: z.string().max(64) });
-const deliveriesQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100) });
+/** `?limit=` of a delivery log (this route's and `GET /v1/callbacks/deliveries`). */
+export const deliveriesQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
 
 /**
  * `/webhooks` (scope `admin`): a tenant's Standard Webhooks endpoints. The `whsec_` secret is shown in the
