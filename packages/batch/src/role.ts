@@ -1,3 +1,4 @@
+import { closeQueueClients } from '@labelq/queue';
 import { Worker, type ConnectionOptions } from 'bullmq';
 import { controlQueueName } from './keys.ts';
 import { createControlQueue, startBatchRun, type ControlJob } from './control.ts';
@@ -46,7 +47,8 @@ export function createBatchRole(deps: RunnerDeps, connection: ConnectionOptions)
     close: async () => {
       stop.abort();
       await worker.close();
-      await control.close();
+      // The control producer shares the caller's connection, which the caller ends (closeQueueClients says why).
+      await closeQueueClients([control], []);
     },
   };
 }

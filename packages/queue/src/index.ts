@@ -11,3 +11,4 @@ export {
 export { queueDepth } from './depth.ts';
 export { QueueAdmin, type QueueAdminOptions } from './admin.ts';
 export { hintUrgentJobs, isUrgentJob, isUrgentPriority, urgentHintsKey, urgentJobIsNext } from './urgent.ts';
+export { closeQueueClients, settleWithin, type CloseBounds, type QueueClient } from './close.ts';

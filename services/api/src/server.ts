@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '@labelq/config';
 import { KeyStore, OpenJobs } from '@labelq/access';
 import { LabelqError } from '@labelq/errors';
-import { assertPersistence, createClassifyQueue } from '@labelq/queue';
+import { assertPersistence, closeQueueClients, createClassifyQueue, settleWithin } from '@labelq/queue';
 import type { Redis } from 'ioredis';
 import { buildApp, DEFAULT_DEPENDENCY_TIMEOUT_MS } from './app.ts';
 import { configuredModels } from './models.ts';
@@ -104,20 +104,6 @@ async function checkPersistence(config: Config, redis: Redis, logger: Logger): P
   }
 }
 
-/** Waits for `work` to settle (ignoring its outcome), at most `ms`. */
-async function settleWithin(work: Promise<unknown> | undefined, ms: number): Promise<void> {
-  if (work === undefined) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    work.then(
-      () => undefined,
-      () => undefined,
-    ),
-    new Promise((resolve) => (timer = setTimeout(resolve, ms))),
-  ]);
-  clearTimeout(timer);
-}
-
 /** Wires the API from Config (Redis, BullMQ queue, S3, readiness checks) and listens. */
 export async function startApi(
   config: Config,
@@ -136,18 +122,11 @@ export async function startApi(
   const shutdownQueue = async (): Promise<void> => {
     // Each close is bounded: with Redis gone, a BullMQ close can wait forever for a connection that never
     // becomes ready, and a stopping API must not hang on it (SHUTDOWN_TIMEOUT_MS governs the whole stop).
-    await settleWithin(workflow?.close(), 2000);
+    await workflow?.close();
     for (const close of closers.splice(0)) await settleWithin(close(), 2000);
-    // Disconnect first and let the queues' connection setup settle while the queues still listen: BullMQ's
-    // close() drops its listeners, and a setup that fails afterwards (the ready check of a connection closed
-    // right after start) would emit `error` with none, an unhandled rejection that crashes the process. Both
-    // the classify queue and the batch control queue share this connection.
-    // Bounded: a client disconnected while waiting to reconnect emits nothing more, and the setup never settles
-    // (nor fails later).
-    redis.disconnect();
-    await settleWithin(Promise.all([queue.waitUntilReady(), batches.deps.control.waitUntilReady()]), 1000);
+    // The classify and batch control queues share the API connection (closeQueueClients says why the order).
+    await closeQueueClients([queue, batches.deps.control], [redis]);
     await settleWithin(batches.close(), 2000);
-    await settleWithin(queue.close(), 2000);
     storage.destroy();
   };
   try {

@@ -7,7 +7,7 @@ import { loadConfig } from '@labelq/config';
 import { toLabelqError } from '@labelq/errors';
 import { loadModerationPolicy } from '@labelq/moderation';
 import { readManifest } from '@labelq/models';
-import { createClassifyQueue, createWorkerConnection } from '@labelq/queue';
+import { closeQueueClients, createClassifyQueue, createWorkerConnection } from '@labelq/queue';
 import { createObjectStore } from '@labelq/storage';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -51,9 +51,8 @@ const shutdown = (signal: NodeJS.Signals): void => {
   logger.info({ signal }, 'batch role stopping');
   void (async () => {
     await role.close();
-    await classifyQueue.close();
+    await closeQueueClients([classifyQueue], [connection]);
     s3.destroy();
-    await connection.quit().catch(() => connection.disconnect());
     process.exit(0);
   })();
 };

@@ -8,7 +8,7 @@ import {
 import type { ResultDocument, StoredJobPayload } from '@labelq/contracts';
 import type { InferencePool } from '@labelq/inference';
 import type { ModerationPolicy } from '@labelq/moderation';
-import { createClassifyQueue } from '@labelq/queue';
+import { closeQueueClients, createClassifyQueue } from '@labelq/queue';
 import type { ObjectStore } from '@labelq/storage';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -59,7 +59,8 @@ export function startBatchRole(deps: {
   return {
     close: async () => {
       await role.close();
-      await classifyQueue.close();
+      // Shares the worker's connection, which the runtime ends last (closeQueueClients says why).
+      await closeQueueClients([classifyQueue], []);
     },
   };
 }

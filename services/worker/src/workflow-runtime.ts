@@ -1,6 +1,6 @@
 import type { Config } from '@labelq/config';
 import { ReviewQueue, TenantPolicies, TenantPolicyStore, type ModerationPolicy } from '@labelq/moderation';
-import { createWorkerConnection } from '@labelq/queue';
+import { closeQueueClients, createWorkerConnection } from '@labelq/queue';
 import {
   CallbackSecretStore,
   createWebhookQueue,
@@ -55,10 +55,9 @@ export async function createWorkerWorkflow(
       webhooks: new WebhookEvents(queue, store, cacheMs),
     },
     async close() {
+      // Deliveries in flight finish first; then the producer and both connections, the safe way.
       await webhooksWorker.close().catch(() => undefined);
-      await queue.close().catch(() => undefined);
-      await redis.quit().catch(() => redis.disconnect());
-      await workerConnection.quit().catch(() => workerConnection.disconnect());
+      await closeQueueClients([queue], [redis, workerConnection]);
     },
   };
 }

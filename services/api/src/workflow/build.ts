@@ -9,6 +9,7 @@ import {
   WebhookEvents,
   WebhookStore,
 } from '@labelq/webhooks';
+import { closeQueueClients, settleWithin } from '@labelq/queue';
 import { Redis as IORedis, type Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ApiWorkflow } from './deps.ts';
@@ -18,6 +19,7 @@ import { JobEventHub } from './job-events.ts';
 /** The API's moderation-workflow dependencies and how to close what they opened. */
 export interface ApiWorkflowRuntime {
   workflow: ApiWorkflow;
+  /** Closes every connection the workflow opened; bounded, never rejects. */
   close(): Promise<void>;
 }
 
@@ -69,11 +71,14 @@ export async function createApiWorkflow(
       fallbackPolicy,
       objects,
     },
+    // Side by side and each bounded (see closeQueueClients): one that hangs on a Redis gone does not leave the
+    // others open. Never rejects.
     async close() {
-      await jobEvents.close();
-      await batchEvents.close();
-      await queue.close().catch(() => undefined);
-      queueRedis.disconnect();
+      await Promise.all([
+        jobEvents.close(),
+        settleWithin(batchEvents.close(), 2000),
+        closeQueueClients([queue], [queueRedis]),
+      ]);
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { Config } from '@labelq/config';
-import { createWorkerConnection } from '@labelq/queue';
+import { closeQueueClients, createWorkerConnection } from '@labelq/queue';
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -109,9 +109,9 @@ export class JobEventHub {
     }
   }
 
+  /** Bounded, never rejects (closeQueueClients). */
   async close(): Promise<void> {
     this.#listeners.clear();
-    await this.#events.close().catch(() => undefined);
-    await this.#connection.quit().catch(() => this.#connection.disconnect());
+    await closeQueueClients([this.#events], [this.#connection]);
   }
 }
