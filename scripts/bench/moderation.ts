@@ -101,7 +101,11 @@ const load = (): string =>
 
 /** Where a probe's time went, from its result document (ms). */
 interface Breakdown {
-  /** In the queue: from the API's accept to a worker taking the job (BullMQ priority and free slots). */
+  /** From the request's start to the API's job (`submittedAt`): sending and reading the upload, its checks. */
+  upload: number;
+  /** In the API before the job was in Redis: lookups, storing the upload in S3, the add (job.timestamp). */
+  apiBeforeQueue: number;
+  /** In the queue: from the add to a worker's processor starting it (BullMQ priority and free slots). */
   queued: number;
   download: number;
   budgetWait: number;
@@ -111,6 +115,8 @@ interface Breakdown {
   inference: number;
   /** The rest of the worker's attempt (result document, tags, review queue, events). */
   other: number;
+  /** From the job's end (`finishedAt`) to the answer: the completion event, the GET body, the response. */
+  answer: number;
 }
 
 interface ResultTimings {
@@ -124,18 +130,25 @@ interface ResultTimings {
   models: Record<string, number>;
 }
 
-function breakdown(t: ResultTimings): Breakdown {
+/**
+ * `addedAt`: the job's BullMQ timestamp (when the API's add reached Redis); `sentAt`, `answeredAt`: the request's
+ * start and end. All epoch ms on this one machine's clock.
+ */
+function breakdown(t: ResultTimings, addedAt: number, sentAt: number, answeredAt: number): Breakdown {
   const inference = Object.values(t.models).reduce((a, b) => a + b, 0);
   const attempt = Date.parse(t.finishedAt) - Date.parse(t.startedAt);
   const known = t.downloadMs + t.budgetWaitMs + t.queueMs + t.decodeMs + inference;
   return {
-    queued: Date.parse(t.startedAt) - Date.parse(t.submittedAt),
+    upload: Date.parse(t.submittedAt) - sentAt,
+    apiBeforeQueue: addedAt - Date.parse(t.submittedAt),
+    queued: Date.parse(t.startedAt) - addedAt,
     download: t.downloadMs,
     budgetWait: t.budgetWaitMs,
     poolQueue: t.queueMs,
     decode: t.decodeMs,
     inference,
     other: Math.max(0, attempt - known),
+    answer: answeredAt - Date.parse(t.finishedAt),
   };
 }
 
@@ -154,8 +167,10 @@ function partsSummary(parts: readonly Breakdown[]): Record<string, string> {
 /** One moderation upload with wait: ms from the request's start to the decision, the image id, the parts. */
 async function moderate(
   stack: Stack,
+  queue: Queue,
   bytes: Buffer,
 ): Promise<{ ms: number; id: string; decision: string; parts: Breakdown }> {
+  const sentAt = Date.now();
   const t0 = performance.now();
   const res = await fetch(`${stack.apiUrl}/v1/images?purpose=moderation&models=${MODERATION_MODEL}&wait=30`, {
     method: 'POST',
@@ -167,14 +182,17 @@ async function moderate(
     result?: { moderation?: { decision: string }; timings: ResultTimings };
   };
   const ms = performance.now() - t0;
+  const answeredAt = Date.now();
   if (res.status !== 200 || body.result === undefined) {
     throw new Error(`moderation upload answered ${res.status}: ${JSON.stringify(body)}`);
   }
+  const job = await queue.getJob(body.id);
+  if (job === undefined) throw new Error(`job ${body.id} is not in Redis after its answer`);
   return {
     ms,
     id: body.id,
     decision: body.result.moderation?.decision ?? '(none)',
-    parts: breakdown(body.result.timings),
+    parts: breakdown(body.result.timings, job.timestamp, sentAt, answeredAt),
   };
 }
 
@@ -221,12 +239,12 @@ async function main(): Promise<void> {
     if (hook.status !== 201) throw new Error(`webhook registration answered ${hook.status}`);
 
     // 1. Idle (two warm-up uploads first: the first inference of a model allocates its buffers).
-    for (let i = 0; i < 2; i++) await moderate(stack, await photo('warm', i));
+    for (let i = 0; i < 2; i++) await moderate(stack, queue, await photo('warm', i));
     const idle: number[] = [];
     const idleParts: Breakdown[] = [];
     const idleIds = new Set<string>();
     for (let i = 0; i < IDLE; i++) {
-      const r = await moderate(stack, await photo('idle', i));
+      const r = await moderate(stack, queue, await photo('idle', i));
       idle.push(r.ms);
       idleParts.push(r.parts);
       idleIds.add(r.id);
@@ -271,7 +289,7 @@ async function main(): Promise<void> {
       const counts = await queue.getJobCounts('waiting', 'prioritized', 'delayed');
       const waiting = (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
       if (waiting === 0) break;
-      const r = await moderate(stack, await photo('probe', i));
+      const r = await moderate(stack, queue, await photo('probe', i));
       behind.push({ ms: r.ms, waiting, parts: r.parts });
       probeIds.add(r.id);
       await new Promise((resolve) => setTimeout(resolve, 250));
