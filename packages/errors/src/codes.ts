@@ -157,6 +157,12 @@ export const ERROR_CODES = {
     retryable: false,
     message: 'The image was already reviewed (send force: true to change the decision)',
   },
+  // Another reviewer's decision on the same image is being recorded right now: send it again to see the outcome.
+  review_in_progress: {
+    status: 409,
+    retryable: true,
+    message: 'Another decision on this image is being recorded; try again',
+  },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

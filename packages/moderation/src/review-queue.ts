@@ -54,6 +54,9 @@ export class ReviewQueue {
   #entries(tenant: string): string {
     return `${this.#p}:entries:${tenant}`;
   }
+  #claim(tenant: string, id: string): string {
+    return `${this.#p}:claim:${tenant}:${id}`;
+  }
 
   /**
    * Files a completed result whose decision is `review` and that no person decided yet (idempotent: a re-run
@@ -80,6 +83,25 @@ export class ReviewQueue {
     } else if (doc.review === undefined) {
       await this.#redis.eval(LEAVE_PENDING, 2, pending, this.#entries(tenant), doc.id);
     }
+  }
+
+  /**
+   * Holds the right to record a decision on `id` for `ttlMs` (true when this caller got it): two reviewers
+   * deciding at once would otherwise both read an undecided document and the later write would silently replace
+   * the earlier decision. Released with {@link release}; the TTL frees it if the holder dies.
+   */
+  async claim(tenant: string, id: string, holder: string, ttlMs: number): Promise<boolean> {
+    return (await this.#redis.set(this.#claim(tenant, id), holder, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  /** Gives up a claim, only if `holder` still has it (one that outlived its TTL may be another's now). */
+  async release(tenant: string, id: string, holder: string): Promise<void> {
+    await this.#redis.eval(
+      `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 0`,
+      1,
+      this.#claim(tenant, id),
+      holder,
+    );
   }
 
   /** Records a person's decision: the image leaves pending and joins decided. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   humanReviewSchema,
   isImageId,
@@ -11,7 +12,7 @@ import {
 import { LabelqError } from '@labelq/errors';
 import type { ReviewEntry } from '@labelq/moderation';
 import { webhookEvent } from '@labelq/webhooks';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { errorResponses, openapi } from '../http/response-schemas.ts';
@@ -25,7 +26,10 @@ const listQuery = z.strictObject({
   /** The last id of the previous page. */
   after: z.string().max(200).optional(),
 });
+type ReviewRequest = z.infer<typeof reviewRequestSchema>;
 const params = z.strictObject({ id: z.string() });
+/** How long one decision may hold its image (tag, document, index, queue); a crashed holder frees it then. */
+const CLAIM_MS = 30_000;
 const decidedBody = z.object({
   id: z.string(),
   review: humanReviewSchema,
@@ -106,75 +110,118 @@ export function reviewRoutes(app: FastifyInstance, deps: ApiDeps, wf: ApiWorkflo
       const body = parseOrThrow(reviewRequestSchema, request.body, 'body');
       const { tenant, keyId } = request.principal;
       if (!isImageId(id)) throw notFound(id);
-      const key = objects.resultKey(tenant, id);
-      const doc = readStoredDocument(await objects.getJson(deps.config.s3.bucket, key));
-      if (doc === undefined) throw notFound(id);
-      if (doc.status !== 'completed' || doc.moderation === undefined) {
-        throw new LabelqError('review_not_pending', `Image "${id}" has no moderation decision to review`);
-      }
-      if (doc.review !== undefined && !body.force) {
-        throw new LabelqError(
-          'review_already_decided',
-          `Image "${id}" was decided "${doc.review.decision}" by ${doc.review.by} at ${doc.review.at}`,
-          { details: { decision: doc.review.decision, by: doc.review.by, at: doc.review.at } },
-        );
-      }
-      if (doc.review === undefined && doc.moderation.decision !== 'review') {
-        throw new LabelqError(
-          'review_not_pending',
-          `Image "${id}" was decided "${doc.moderation.decision}" by policy ${doc.moderation.policy}, not sent to review`,
-          { details: { decision: doc.moderation.decision } },
-        );
-      }
-      const review: HumanReview = {
-        v: 1,
-        decision: body.decision,
-        by: keyId,
-        at: new Date().toISOString(),
-        ...(body.note !== undefined ? { note: body.note } : {}),
-        modelDecision: doc.moderation.decision,
-        policy: doc.moderation.policy,
-        ...(doc.review !== undefined
-          ? { replaced: { decision: doc.review.decision, by: doc.review.by, at: doc.review.at } }
-          : {}),
-      };
-      const updated: ResultDocument = { ...doc, review };
-      // The tag first: if it cannot be written nothing is recorded and the client may simply retry.
-      if (deps.config.s3.writeTags) {
-        await objects.mergeTags(
-          doc.source.bucket,
-          doc.source.key,
-          [{ key: 'labelq:moderation', value: body.decision }],
-          ['labelq:moderation'],
-        );
-      }
-      await objects.putJson(deps.config.s3.bucket, key, updated);
-      // The index follows the document (never fails the decision: the stream or a reindex catches up).
-      await deps.resultsIndex?.record(updated);
+      // One decision at a time per image: without it two reviewers both pass the 409 check below and the later
+      // write silently replaces the earlier decision (no `replaced`, tag and document possibly from different
+      // people).
+      const holder = `${keyId}:${randomUUID()}`;
+      let claimed = false;
       await redisOp(async () => {
-        await wf.reviews.decided(tenant, updated);
-        await wf.webhookEvents.emit(
-          webhookEvent(
-            tenant,
-            'review.decided',
-            {
-              id,
-              decision: review.decision,
-              modelDecision: review.modelDecision,
-              by: review.by,
-              at: review.at,
-              ...(review.note !== undefined ? { note: review.note } : {}),
-              ...(review.replaced !== undefined ? { replaced: review.replaced } : {}),
-              source: { bucket: doc.source.bucket, key: doc.source.key },
-              links: { self: selfLink(id) },
-            },
-            [id, review.at],
-            { timestamp: review.at },
-          ),
-        );
+        claimed = await wf.reviews.claim(tenant, id, holder, CLAIM_MS);
       });
-      request.log.info({ imageId: id, decision: review.decision, force: body.force }, 'review decided');
-      return { id, review, moderation: doc.moderation, links: { self: selfLink(id) } };
+      if (!claimed) {
+        throw new LabelqError(
+          'review_in_progress',
+          `Another decision on "${id}" is being recorded; try again`,
+        );
+      }
+      try {
+        return await decide(request.log, id, body, tenant, keyId);
+      } finally {
+        await wf.reviews
+          .release(tenant, id, holder)
+          .catch((err: unknown) =>
+            request.log.warn({ err, imageId: id }, 'could not release the review claim'),
+          );
+      }
     },
   );
+
+  const decide = async (
+    log: FastifyBaseLogger,
+    id: string,
+    body: ReviewRequest,
+    tenant: string,
+    keyId: string,
+  ): Promise<{ id: string; review: HumanReview; moderation: unknown; links: { self: string } }> => {
+    const key = objects.resultKey(tenant, id);
+    const doc = readStoredDocument(await objects.getJson(deps.config.s3.bucket, key));
+    if (doc === undefined) throw notFound(id);
+    if (doc.status !== 'completed' || doc.moderation === undefined) {
+      throw new LabelqError('review_not_pending', `Image "${id}" has no moderation decision to review`);
+    }
+    if (doc.review !== undefined && !body.force) {
+      // The same decision again from the same key: a retry of one whose answer was lost or whose queue and
+      // webhook step failed (503) after the document was written. Finish that step (the event id is the same,
+      // so receivers see it once) instead of answering 409 and leaving the image listed as pending.
+      if (doc.review.by === keyId && doc.review.decision === body.decision && doc.review.note === body.note) {
+        await announce(tenant, doc, doc.review);
+        return { id, review: doc.review, moderation: doc.moderation, links: { self: selfLink(id) } };
+      }
+      throw new LabelqError(
+        'review_already_decided',
+        `Image "${id}" was decided "${doc.review.decision}" by ${doc.review.by} at ${doc.review.at}`,
+        { details: { decision: doc.review.decision, by: doc.review.by, at: doc.review.at } },
+      );
+    }
+    if (doc.review === undefined && doc.moderation.decision !== 'review') {
+      throw new LabelqError(
+        'review_not_pending',
+        `Image "${id}" was decided "${doc.moderation.decision}" by policy ${doc.moderation.policy}, not sent to review`,
+        { details: { decision: doc.moderation.decision } },
+      );
+    }
+    const review: HumanReview = {
+      v: 1,
+      decision: body.decision,
+      by: keyId,
+      at: new Date().toISOString(),
+      ...(body.note !== undefined ? { note: body.note } : {}),
+      modelDecision: doc.moderation.decision,
+      policy: doc.moderation.policy,
+      ...(doc.review !== undefined
+        ? { replaced: { decision: doc.review.decision, by: doc.review.by, at: doc.review.at } }
+        : {}),
+    };
+    const updated: ResultDocument = { ...doc, review };
+    // The tag first: if it cannot be written nothing is recorded and the client may simply retry.
+    if (deps.config.s3.writeTags) {
+      await objects.mergeTags(
+        doc.source.bucket,
+        doc.source.key,
+        [{ key: 'labelq:moderation', value: body.decision }],
+        ['labelq:moderation'],
+      );
+    }
+    await objects.putJson(deps.config.s3.bucket, key, updated);
+    // The index follows the document (never fails the decision: the stream or a reindex catches up).
+    await deps.resultsIndex?.record(updated);
+    await announce(tenant, updated, review);
+    log.info({ imageId: id, decision: review.decision, force: body.force }, 'review decided');
+    return { id, review, moderation: doc.moderation, links: { self: selfLink(id) } };
+  };
+
+  /** The decided list and `review.decided` (a Redis failure: 503, and the same request again finishes it). */
+  const announce = (tenant: string, doc: ResultDocument, review: HumanReview): Promise<void> =>
+    redisOp(async () => {
+      await wf.reviews.decided(tenant, doc);
+      await wf.webhookEvents.emit(
+        webhookEvent(
+          tenant,
+          'review.decided',
+          {
+            id: doc.id,
+            decision: review.decision,
+            modelDecision: review.modelDecision,
+            by: review.by,
+            at: review.at,
+            ...(review.note !== undefined ? { note: review.note } : {}),
+            ...(review.replaced !== undefined ? { replaced: review.replaced } : {}),
+            source: { bucket: doc.source.bucket, key: doc.source.key },
+            links: { self: selfLink(doc.id) },
+          },
+          [doc.id, review.at],
+          { timestamp: review.at },
+        ),
+      );
+    });
 }
