@@ -8,16 +8,10 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInferencePool, type ImageClassification, type InferencePool } from '@labelq/inference';
 import { resultLabels } from '@labelq/contracts';
+import { progressiveJpeg } from '../fixtures/progressive.ts';
 import { writeSyntheticModel } from '../fixtures/synthetic-classifier.ts';
 
 const BUDGET = 64 * 1024 * 1024;
-
-/** A solid-colour progressive JPEG: a few KB compressed, `side`^2 x 3 bytes of coefficients to decode. */
-function progressive(side: number, colour: { r: number; g: number; b: number }): Promise<Buffer> {
-  return sharp({ create: { width: side, height: side, channels: 3, background: colour } })
-    .jpeg({ progressive: true, quality: 80, chromaSubsampling: '4:2:0' })
-    .toBuffer();
-}
 
 function overlaps(a: ImageClassification, b: ImageClassification): boolean {
   return a.ranAt!.start < b.ranAt!.end && b.ranAt!.start < a.ranAt!.end;
@@ -40,8 +34,12 @@ describe('decode-memory budget', () => {
     const red = { r: 220, g: 10, b: 10 };
     const blue = { r: 10, g: 10, b: 220 };
     // 4000x4000 4:2:0: ~48 MB of coefficients each, so no two fit in 64 MiB. 6000x6000: ~108 MB, over budget.
-    const big = await Promise.all([progressive(4000, red), progressive(4000, blue), progressive(4000, red)]);
-    const huge = await progressive(6000, blue);
+    const big = await Promise.all([
+      progressiveJpeg(4000, red),
+      progressiveJpeg(4000, blue),
+      progressiveJpeg(4000, red),
+    ]);
+    const huge = await progressiveJpeg(6000, blue);
     const small = await Promise.all(
       Array.from({ length: 4 }, () =>
         sharp({ create: { width: 640, height: 480, channels: 3, background: red } })
@@ -85,9 +83,11 @@ describe('decode-memory budget', () => {
       maxDecodeBytes: 1,
     });
     try {
-      await expect(limited.classify(await progressive(2000, { r: 1, g: 2, b: 3 }))).rejects.toMatchObject({
-        code: 'image_too_large',
-      });
+      await expect(limited.classify(await progressiveJpeg(2000, { r: 1, g: 2, b: 3 }))).rejects.toMatchObject(
+        {
+          code: 'image_too_large',
+        },
+      );
     } finally {
       await limited.close();
     }

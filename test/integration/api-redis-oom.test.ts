@@ -1,7 +1,7 @@
 // The API against a Redis that is out of memory (noeviction) and at its start/stop edges (issue #15, item 8):
 // /readyz says so, the 503 names no Lua script, a refused upload leaves no S3 object, and stopping the API right
 // after start does not crash. A private redis-server put below its maxmemory, s3rver, real HTTP.
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { buildApp, createApiStorage, startApi } from '@labelq/api';
 import { loadConfig, type Config } from '@labelq/config';
 import type { StoredJobPayload } from '@labelq/contracts';
@@ -23,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPhoto } from '../fixtures/index.ts';
 import { testEnv, uniqueName } from '../helpers/env.ts';
 import { modelInfos } from '../helpers/models.ts';
+import { countObjects, fillRedis, readyzBecomes, relieveRedis } from '../helpers/redis-oom.ts';
 
 const BUCKET = 'labelq-oom-test';
 const MODELS = ['nsfw-mobilenet-v2'];
@@ -65,47 +66,13 @@ describe('API and a Redis out of memory', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /**
-   * Puts Redis out of memory: a few MB of data, then maxmemory below what it uses (a full Redis hovers at its
-   * limit, and small writes slip through as memory moves; this refuses every write, deterministically).
-   */
-  async function fillRedis(): Promise<void> {
-    const value = 'x'.repeat(256 * 1024);
-    for (let i = 0; i < 8; i++) await filler.set(`filler:${i}`, value);
-    const info = await filler.info('memory');
-    const used = Number(/used_memory:(\d+)/.exec(info)?.[1]);
-    await filler.config('SET', 'maxmemory', String(Math.floor(used / 2)));
-    await expect(filler.set('probe', '1')).rejects.toThrow(/OOM/);
-  }
-
-  async function relieveRedis(): Promise<void> {
-    await filler.config('SET', 'maxmemory', '0');
-    await filler.flushall();
-  }
-
-  /** Polls /readyz until it answers `status` (a loaded machine may miss the 1 s deadline once). */
-  async function readyWithin(base: string, status: number): Promise<void> {
-    let last = 0;
-    for (let i = 0; i < 20; i++) {
-      last = (await fetch(`${base}/readyz`)).status;
-      if (last === status) return;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    expect(last).toBe(status);
-  }
-
   /** Connections Redis has open right now. */
   async function clients(): Promise<number> {
     const list = (await filler.client('LIST')) as string;
     return list.split('\n').filter((line) => line.trim() !== '').length;
   }
 
-  async function uploads(): Promise<number> {
-    const listed = await s3Client.send(
-      new ListObjectsV2Command({ Bucket: BUCKET, Prefix: config.s3.uploadsPrefix }),
-    );
-    return listed.KeyCount ?? 0;
-  }
+  const uploads = (): Promise<number> => countObjects(s3Client, BUCKET, config.s3.uploadsPrefix);
 
   it('stopping the API right after start never crashes on a connection error and leaves no connection open', async () => {
     const baseline = await clients();
@@ -139,8 +106,8 @@ describe('API and a Redis out of memory', () => {
     });
     const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
     try {
-      await readyWithin(api.url, 200);
-      await fillRedis();
+      await readyzBecomes(api.url, 200);
+      await fillRedis(filler);
 
       const ready = await fetch(`${api.url}/readyz`);
       expect(ready.status).toBe(503);
@@ -162,8 +129,8 @@ describe('API and a Redis out of memory', () => {
         expect(await uploads()).toBe(0);
       }
 
-      await relieveRedis();
-      await readyWithin(api.url, 200);
+      await relieveRedis(filler);
+      await readyzBecomes(api.url, 200);
       const ok = await fetch(`${bareUrl}/v1/images`, {
         method: 'POST',
         headers: { 'content-type': 'image/jpeg' },
