@@ -18,6 +18,7 @@ import { modelsDir, readPhoto } from '../fixtures/index.ts';
 import { testConfig, uniqueName } from '../helpers/env.ts';
 import { enqueue, s3Job, testQueue, waitForActive, waitForJob } from '../helpers/jobs.ts';
 import { startLocalS3, type LocalS3 } from '../helpers/s3.ts';
+import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 
 const MODELS = ['nsfw-mobilenet-v2'];
 const BUCKET = 'urgent-lane-it';
@@ -158,4 +159,36 @@ describe('urgent lane (moderation job slots)', () => {
       'prioritized',
     ]);
   });
+
+  it('a forced close during a Redis partition returns, the lane included', async () => {
+    // Redis behind a proxy that goes silent: the lane's look and fetch on the shared connection (and BullMQ's
+    // own commands) then wait forever, since worker connections retry without end (maxRetriesPerRequest: null).
+    const target = new URL(redis.url);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
+    try {
+      const config = testConfig({
+        redisUrl: `redis://127.0.0.1:${new URL(proxy.endpoint).port}`,
+        s3Endpoint: s3.endpoint,
+        bucket: BUCKET,
+        queueName: uniqueName('lane'),
+        extra: { WORKER_CONCURRENCY: '1', WORKER_URGENT_CONCURRENCY: '1', SHUTDOWN_TIMEOUT_MS: '300' },
+      });
+      const runtime = await createWorkerRuntime(config, {
+        logger: pino({ level: process.env.TEST_LOG ?? 'silent' }),
+        pool,
+      });
+      // The test's own view of the queue goes straight to Redis.
+      const queue = testQueue({ ...config, redis: { ...config.redis, url: redis.url } });
+      open.push({ queue });
+      // A hint wakes the lane at once: its look at the queue goes out into the partition.
+      await hintUrgentJobs((await queue.client) as unknown as Redis, urgentHintsKey(queue), 1);
+      proxy.blackhole();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Not drained (the deadline passed), and back: the bounded waits, not Redis, end the close.
+      expect(await runtime.close()).toBe(false);
+    } finally {
+      proxy.heal();
+      await proxy.close();
+    }
+  }, 20_000);
 });

@@ -102,7 +102,11 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
     await checkRedis(config, log);
     connection = createWorkerConnection(config.redis.url);
     const conn = connection;
-    owned.push(async () => void (await conn.quit().catch(() => conn.disconnect())));
+    // Forced (the deadline passed, perhaps during a Redis outage): QUIT would wait for Redis to come back.
+    owned.push(async (force) => {
+      if (force) conn.disconnect();
+      else await conn.quit().catch(() => conn.disconnect());
+    });
 
     const store = deps.store ?? createObjectStore(config.s3);
     if (!deps.store) owned.push(() => Promise.resolve(store.destroy()));

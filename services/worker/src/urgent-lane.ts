@@ -1,11 +1,18 @@
 import type { ResultDocument, StoredJobPayload } from '@labelq/contracts';
-import { isUrgentJob, urgentHintsKey, urgentJobIsNext } from '@labelq/queue';
+import { isUrgentJob, settleWithin, urgentHintsKey, urgentJobIsNext } from '@labelq/queue';
 import { Worker, type Job, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 /** How long a lane waits for a hint before it looks at the queue anyway (urgent jobs back from a retry or a stall). */
 const LOOK_EVERY_S = 1;
+
+/**
+ * How long a forced close waits for the lane's loop and its BullMQ worker. During a Redis outage both can wait
+ * forever (the shared connection has maxRetriesPerRequest: null, so a look or a fetch waits for Redis to return);
+ * a forced close abandons them, as it abandons running jobs.
+ */
+const FORCED_CLOSE_MS = 2000;
 
 /**
  * A BullMQ worker whose jobs the lane fetches itself. `run()` starts lock renewal together with BullMQ's fetch
@@ -100,11 +107,20 @@ export class UrgentLane {
     await Promise.all([...this.#running]);
   }
 
-  /** Stops fetching; `force`: without waiting for running jobs (their locks expire, another worker re-runs them). */
+  /**
+   * Stops fetching; `force`: without waiting for running jobs (their locks expire, another worker re-runs them)
+   * nor, beyond FORCED_CLOSE_MS, for a look or fetch stuck on an unanswering Redis (its owner disconnects the
+   * shared connection afterwards, which ends it).
+   */
   async close(force: boolean): Promise<void> {
     this.#stop();
-    await this.#loop;
-    await this.worker.close(force);
+    if (force) {
+      await settleWithin(this.#loop, FORCED_CLOSE_MS);
+      await settleWithin(this.worker.close(true), FORCED_CLOSE_MS);
+    } else {
+      await this.#loop;
+      await this.worker.close(false);
+    }
     this.#blocking.disconnect();
   }
 
