@@ -11,6 +11,11 @@ export const streamGone = (): LabelqError =>
     'The event stream closed before it started (the API is stopping); retry',
   );
 
+/** Whether `reply`'s connection is closed already (the client left), whatever @fastify/sse has noticed. */
+export function clientLeft(reply: FastifyReply): boolean {
+  return reply.raw.destroyed || reply.raw.socket?.destroyed === true;
+}
+
 /** The event-stream routes' open streams, ended when the app closes. */
 export interface EventStreams {
   /**
@@ -41,8 +46,10 @@ export function eventStreams(app: FastifyInstance): EventStreams {
         open.delete(reply);
         cleanup();
       });
-      // Gone already (its close callbacks have run), or the app started closing meanwhile: run them now.
-      if (closing) reply.sse.close();
+      // @fastify/sse learns that a client left only from the response's 'close' event, and it listens from the
+      // moment the handler starts, after the auth hooks: a client that left during them would look connected
+      // until a heartbeat failed to write (15 s later), its watch held all that time. Ask the socket instead.
+      if (closing || clientLeft(reply)) reply.sse.close();
       if (reply.sse.isConnected) return true;
       if (open.delete(reply)) cleanup();
       return false;
