@@ -78,8 +78,9 @@ describe('withDeadline', () => {
     // wall time; the loop was never idle meanwhile, so the dependency was never the one keeping it.
     stop = saturate();
     const answer = withDeadline(
-      () => new Promise<string>((resolve) => setTimeout(() => resolve('late but fine'), 150)),
-      100,
+      // 1.5x the deadline in wall time, well short of the 2x cap (room for a loaded machine's late timers).
+      () => new Promise<string>((resolve) => setTimeout(() => resolve('late but fine'), 300)),
+      200,
       'queue_unavailable',
       'Redis',
     );
