@@ -270,7 +270,7 @@ export async function createInferencePool(
         image: out.image,
         results: out.results,
         decodeBytes,
-        ranAt: { start: out.startedAt, end: out.finishedAt },
+        ranAt: { start: out.startedAt, end: out.finishedAt, thread: out.threadId },
         properties: out.properties,
         timings: {
           memoryWaitMs: submittedAt - t0,

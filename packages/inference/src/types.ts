@@ -47,8 +47,8 @@ export interface ImageClassification {
   timings: ClassifyTimings;
   /** Decode memory reserved for this image, estimated from its header (0 for inline runs). */
   decodeBytes?: number;
-  /** Epoch ms when a pool thread started and finished this image. */
-  ranAt?: { start: number; end: number };
+  /** Epoch ms when a pool thread started and finished this image, and which thread (worker_threads id). */
+  ranAt?: { start: number; end: number; thread: number };
 }
 
 /** A pool of worker threads running sharp + onnxruntime; the only place pixel work and ORT happen. */

@@ -53,6 +53,8 @@ export interface ClassifyOutput {
   /** Epoch ms when the thread started and finished the task. */
   startedAt: number;
   finishedAt: number;
+  /** The pool thread that ran it (worker_threads id). */
+  threadId: number;
 }
 
 export interface DescribeOutput {

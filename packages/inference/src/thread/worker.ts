@@ -27,10 +27,22 @@ sharp.cache(false);
 const init = workerData as ThreadInit;
 // Linux keeps a nice value per thread and setpriority(PRIO_PROCESS, 0) changes the calling thread's only; elsewhere
 // it would lower the whole process (the worker's main thread and the urgent threads too), so it is Linux only.
-// Before the sessions: onnxruntime's intra-op threads, created with them, inherit it. Raising one's own nice value
-// needs no privilege.
+// Before the sessions: onnxruntime's intra-op threads, created with them, inherit it. Only ever raised: a process
+// started above init.nice (e.g. under `nice -n 15`) would need CAP_SYS_NICE to come down to it (EACCES), and a
+// thread whose top level throws never starts. A failure is reported and the thread runs at the nice it has.
 const perThreadNice = process.platform === 'linux';
-if (perThreadNice && init.nice !== 0) setPriority(0, init.nice);
+if (perThreadNice && init.nice !== 0) {
+  try {
+    setPriority(0, Math.max(getPriority(0), init.nice));
+  } catch (err) {
+    process.emitWarning(
+      `pool thread ${threadId}: could not set nice ${init.nice}: ${(err as Error).message}`,
+      {
+        code: 'LABELQ_THREAD_NICE',
+      },
+    );
+  }
+}
 const models = new Map<string, ThreadModel>();
 for (const { manifest, path } of init.models) {
   models.set(manifest.name, await createThreadModel(manifest, path, { intraOpThreads: init.intraOpThreads }));
@@ -72,6 +84,7 @@ async function classify(task: ClassifyTask): Promise<ClassifyOutput> {
     models: timings,
     startedAt: start,
     finishedAt: now(),
+    threadId,
   };
 }
 
