@@ -38,10 +38,18 @@ describe('decide: the submit decision table', () => {
       false,
       join('queued'),
     ],
-    // Active: joined, never interrupted (force cannot re-run a job a worker holds).
+    // Active: joined, never interrupted (force cannot re-run a job a worker holds); a moderation resubmission
+    // still raises it, for the case it goes back to waiting (handed back by an urgent lane, stalled, retried).
     ['active', inRedis('active'), 'tagging', false, join('active')],
     ['active, forced', inRedis('active'), 'tagging', true, join('active')],
-    ['active, moderation', inRedis('active'), 'moderation', false, join('active')],
+    ['active tagging job, moderation', inRedis('active'), 'moderation', false, join('active', true)],
+    [
+      'active moderation job, moderation',
+      inRedis('active', 'moderation'),
+      'moderation',
+      false,
+      join('active'),
+    ],
   ])('%s', (_name, existing, purpose, force, expected) => {
     expect(decide(existing, { purpose, force })).toEqual(expected);
   });

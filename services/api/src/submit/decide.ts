@@ -29,7 +29,7 @@ export interface SubmissionWish {
 /**
  * Decides what a (re)submission does. A failed run is never final for a resubmission (the cause, e.g. a
  * missing object or an outage, may be gone); a queued or active job is joined; a completed result is reused
- * unless `force` asks to run again. A moderation resubmission of a waiting tagging job moves it ahead.
+ * unless `force` asks to run again. A moderation resubmission of a waiting or running tagging job raises it.
  */
 export function decide(existing: Existing | undefined, wish: SubmissionWish): Decision {
   if (!existing) return { action: 'enqueue', replace: false };
@@ -42,15 +42,17 @@ export function decide(existing: Existing | undefined, wish: SubmissionWish): De
         ? { action: 'enqueue', replace }
         : { action: 'duplicate', status: 'completed', promote: false };
     case 'queued':
+    case 'active':
+      // Active too: a job a worker holds may go back to waiting (an urgent lane handing back a tagging job it
+      // fetched, a stall, a retry), and BullMQ then queues it at the priority its hash holds, which
+      // changePriority writes for an active job as well (it cannot move it, and needs not).
       return {
         action: 'duplicate',
-        status: 'queued',
+        status: existing.status,
         promote:
           wish.purpose === 'moderation' &&
           existing.job !== undefined &&
           existing.job.priority !== PRIORITY.moderation,
       };
-    case 'active':
-      return { action: 'duplicate', status: 'active', promote: false };
   }
 }

@@ -148,17 +148,16 @@ export async function submit(
   }
   // A moderation resubmission must not wait behind the tagging backlog: BullMQ re-queues a waiting job at once.
   if (toPromote.length > 0) {
-    await queueOp(() =>
-      Promise.all(toPromote.map((job) => job.changePriority({ priority: PRIORITY.moderation }))),
-    );
+    await queueOp(() => Promise.all(toPromote.map(raiseToModeration)));
   }
   if (racePromote.length > 0) await queueOp(() => promoteRaceWinners(deps, racePromote));
-  // Wakes a worker's urgent lane per moderation job queued or raised. Best effort: a lane also looks every second.
+  // Wakes a worker's urgent lane per moderation job queued or raised. Best effort, so the answer does not wait for
+  // it: a lost hint costs latency only (a lane also looks every second).
   const urgent = urgentQueued + toPromote.length + racePromote.length;
   if (urgent > 0) {
     const hint = async (): Promise<void> =>
       hintUrgentJobs((await deps.queue.client) as unknown as Redis, urgentHintsKey(deps.queue), urgent);
-    await queueOp(hint).catch(() => undefined);
+    void queueOp(hint).catch((err: unknown) => options.log?.warn({ err }, 'urgent lane hint not left'));
   }
   for (const job of completedCallbacks) {
     await queueOp(() => sendCompletedCallback(deps, job.tenant, job.id, job.callbackUrl!));
@@ -216,18 +215,23 @@ async function findExisting(
 }
 
 /**
- * Raises jobs another submission won to moderation priority. A job a worker took meanwhile is running already
- * (its priority no longer matters): BullMQ refuses to change it, and that is fine.
+ * Raises jobs another submission won to moderation priority. A job a worker took meanwhile is raised too:
+ * BullMQ's changePriority writes the priority of an active job (without moving it), and the job goes back to
+ * waiting at that priority if it is handed back, stalls or is retried.
  */
 async function promoteRaceWinners(deps: ApiDeps, ids: readonly string[]): Promise<void> {
   await Promise.all(
     ids.map(async (id) => {
       const job = await deps.queue.getJob(id);
-      if (job === undefined || (await job.getState()) === 'active') return;
-      await job.changePriority({ priority: PRIORITY.moderation }).catch((err: unknown) => {
-        if ((err as Error).message?.includes('Missing key')) return;
-        throw err;
-      });
+      if (job !== undefined) await raiseToModeration(job);
     }),
   );
+}
+
+/** Raises a job to moderation priority; one that ended and was removed meanwhile needs nothing. */
+async function raiseToModeration(job: Job<StoredJobPayload>): Promise<void> {
+  await job.changePriority({ priority: PRIORITY.moderation }).catch((err: unknown) => {
+    if ((err as Error).message?.includes('Missing key')) return;
+    throw err;
+  });
 }
