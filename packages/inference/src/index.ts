@@ -16,5 +16,5 @@ export { decodeNanodet } from './postprocess/nanodet.ts';
 export { decodeCenternet, type Detections } from './postprocess/centernet.ts';
 export { decodeBlazeface, blazefaceAnchors } from './postprocess/blazeface.ts';
 export { toImageBox } from './postprocess/detect.ts';
-export { ByteBudget } from './byte-budget.ts';
+export { ByteBudget, type AcquireOptions } from './byte-budget.ts';
 export { estimateDecodeBytes, type ImageHeader } from './image/decode-memory.ts';

@@ -247,7 +247,7 @@ export async function createInferencePool(
           shrinkOnLoad,
           maxInputPixels,
         );
-        release = await memory.acquire(decodeBytes);
+        release = await memory.acquire(decodeBytes, { urgent: callOptions.urgent === true });
         submittedAt = performance.timeOrigin + performance.now();
         const owned = ownedBytes(bytes);
         out = await schedule<ClassifyOutput>(

@@ -185,13 +185,15 @@ async function classifyJob(
   }
 
   const tBudget = performance.now();
-  let release = deps.budget.tryAcquire(head.contentLength);
+  // A moderation image (or a raised tagging job) goes ahead of the tagging images waiting for bytes.
+  const urgent = data.purpose === 'moderation' || isUrgentJob(job);
+  let release = deps.budget.tryAcquire(head.contentLength, { urgent });
   if (release === undefined) {
     // The budget is full: free the connection instead of holding an unread response while we wait, then
     // download again once the bytes are reserved.
     opened.discard();
     opened = undefined;
-    release = await deps.budget.acquire(head.contentLength);
+    release = await deps.budget.acquire(head.contentLength, { urgent });
   }
   let downloaded;
   let classified;
@@ -213,7 +215,7 @@ async function classifyJob(
       // queued for the pool's threads, on its urgent threads when one is free.
       ...(await pool.classify(downloaded.bytes, {
         models: data.models,
-        urgent: data.purpose === 'moderation' || isUrgentJob(job),
+        urgent,
       })),
       downloadMs,
     };
