@@ -64,8 +64,8 @@ export interface InferencePoolOptions {
    */
   maxDecodeBytes?: number;
   /**
-   * Tasks that may wait for a thread; beyond it `classify` rejects with `queue_unavailable` (retryable).
-   * Default: `(threads + urgentThreads) * 16`.
+   * Tasks of each lane (urgent, tagging) that may wait for a thread; beyond it `classify` rejects with
+   * `queue_unavailable` (retryable). Default: `(threads + urgentThreads) * 16`.
    */
   maxQueue?: number;
   /** Structured logger. Default: none. */

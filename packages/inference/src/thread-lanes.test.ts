@@ -48,14 +48,16 @@ describe('ThreadLanes', () => {
     expect(show(lanes.release('bulk'))).toEqual(['m1@bulk']);
   });
 
-  it('refuses a task that would wait beyond maxQueue, but not one a free thread takes', () => {
+  it('refuses a task that would wait beyond maxQueue of its lane, but not one a free thread takes', () => {
     const lanes = new ThreadLanes<string>({ urgent: 1, bulk: 1 }, 1);
     lanes.push('t1', false);
     expect(show(lanes.push('t2', false))).toEqual([]);
     expect(lanes.push('t3', false)).toBeUndefined();
     expect(show(lanes.push('m1', true))).toEqual(['m1@urgent']);
-    expect(lanes.push('m2', true)).toBeUndefined();
-    expect(lanes.waiting).toBe(1);
+    // Tagging tasks fill the queue, yet an urgent task still waits: the limit is per lane.
+    expect(show(lanes.push('m2', true))).toEqual([]);
+    expect(lanes.push('m3', true)).toBeUndefined();
+    expect(lanes.waiting).toBe(2);
   });
 
   it('clear hands back the waiting tasks, urgent first', () => {

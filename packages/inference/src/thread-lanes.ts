@@ -26,7 +26,10 @@ export class ThreadLanes<T> {
   readonly #normal: T[] = [];
   readonly #maxQueue: number;
 
-  /** `threads`: size of each group; `maxQueue`: tasks that may wait for a thread (beyond it `push` refuses). */
+  /**
+   * `threads`: size of each group; `maxQueue`: tasks of each lane that may wait for a thread (beyond it `push`
+   * refuses). Per lane, so tagging tasks filling the queue never refuse an urgent one (at most 2 x maxQueue wait).
+   */
   constructor(threads: Record<ThreadGroup, number>, maxQueue: number) {
     this.#free = { ...threads };
     this.#maxQueue = maxQueue;
@@ -39,12 +42,13 @@ export class ThreadLanes<T> {
 
   /**
    * Queues `item` and returns what can start now (possibly `item` itself); undefined, and nothing queued, when
-   * `item` would have to wait and `maxQueue` tasks already do.
+   * `item` would have to wait and `maxQueue` tasks of its lane already do.
    */
   push(item: T, urgent: boolean): Assignment<T>[] | undefined {
     const startsNow = this.#free.bulk > 0 || (urgent && this.#free.urgent > 0);
-    if (!startsNow && this.waiting >= this.#maxQueue) return undefined;
-    (urgent ? this.#urgent : this.#normal).push(item);
+    const lane = urgent ? this.#urgent : this.#normal;
+    if (!startsNow && lane.length >= this.#maxQueue) return undefined;
+    lane.push(item);
     return this.#assign();
   }
 
