@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance } from 'fastify';
 import type { ErrorBody } from '@labelq/contracts';
 import { ERROR_CODES, LabelqError, toLabelqError, type ErrorCode } from '@labelq/errors';
+import { redisUnavailable } from '../redis-errors.ts';
 import { RAW_SECURITY_HEADERS } from './security.ts';
 
 /** Fastify and plugin error codes that are the client's fault, mapped to stable labelq codes. */
@@ -50,7 +51,8 @@ export function toHttpError(err: unknown, request?: RequestContext): LabelqError
   if (mapped) return new LabelqError(mapped, fe?.message, { cause: err });
   // A JSON body that does not parse is a SyntaxError with statusCode 400.
   if (fe?.statusCode === 400) return new LabelqError('invalid_request', fe.message, { cause: err });
-  return toLabelqError(err);
+  // A Redis call without a deadline of its own (most go through withDeadline, which codes them already).
+  return redisUnavailable(err) ?? toLabelqError(err);
 }
 
 function routeName(request: RequestContext): string {
