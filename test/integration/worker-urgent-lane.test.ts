@@ -7,10 +7,10 @@
 import type { StoredJobPayload } from '@labelq/contracts';
 import { resolveRedis, type ResolvedRedis } from '@labelq/dev-services';
 import { createInferencePool, type InferencePool } from '@labelq/inference';
-import { hintUrgentJobs, urgentHintsKey } from '@labelq/queue';
+import { createWorkerConnection, hintUrgentJobs, urgentHintsKey } from '@labelq/queue';
 import { createObjectStore } from '@labelq/storage';
-import { createWorkerRuntime, type WorkerRuntime } from '@labelq/worker';
-import type { Queue } from 'bullmq';
+import { createWorkerRuntime, handBack, type WorkerRuntime } from '@labelq/worker';
+import { Worker, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -129,8 +129,8 @@ describe('urgent lane (moderation job slots)', () => {
     const done = await waitForJob(queue, moderation.id);
     expect(done.state).toBe('completed');
     expect(done.job.returnvalue).toMatchObject({ id: moderation.id, moderation: { decision: 'allow' } });
-    // The lane took the hint (if any).
-    expect(await redis.llen(urgentHintsKey(queue))).toBe(0);
+    // The lane took the hint (if any); polled, since its next look may be just starting.
+    await expect.poll(() => redis.llen(urgentHintsKey(queue))).toBe(0);
     // The regular slot still holds the first tagging job; the lane took none of the waiting ones.
     expect(await states(queue, tagging)).toEqual(['active', 'prioritized', 'prioritized']);
 
@@ -191,4 +191,45 @@ describe('urgent lane (moderation job slots)', () => {
       await proxy.close();
     }
   }, 20_000);
+
+  it('a tagging job the lane handed back waits unrun, then a main worker takes and completes it', async () => {
+    const config = testConfig({
+      redisUrl: redis.url,
+      s3Endpoint: s3.endpoint,
+      bucket: BUCKET,
+      queueName: uniqueName('lane'),
+    });
+    const queue = testQueue(config);
+    open.push({ queue });
+    const job = s3Job(BUCKET, `${prefix}/camera.jpg`, MODELS);
+    await enqueue(queue, config, [job]);
+    const connection = createWorkerConnection(redis.url);
+    // The lane's side: it fetched the job (as after losing the race) and hands it back.
+    const lane = new Worker<StoredJobPayload>(config.queue.name, null, {
+      connection,
+      prefix: config.queue.prefix,
+      autorun: false,
+    });
+    const fetched = (await lane.getNextJob('lane-token', { block: false }))!;
+    expect(fetched.id).toBe(job.id);
+    await handBack(fetched, 'lane-token', connection, lane);
+    const back = (await queue.getJob(job.id))!;
+    expect(await back.getState()).toBe('prioritized');
+    expect(back.attemptsMade).toBe(0);
+    // The marker BullMQ's fetch waits on is there (moveToWait alone adds none for a prioritized job).
+    expect(await connection.zcard(queue.toKey('marker'))).toBe(1);
+    const ran: string[] = [];
+    const main = new Worker(config.queue.name, (j) => Promise.resolve(void ran.push(j.id!)), {
+      connection: createWorkerConnection(redis.url),
+      prefix: config.queue.prefix,
+    });
+    try {
+      expect((await waitForJob(queue, job.id)).state).toBe('completed');
+      expect(ran).toEqual([job.id]);
+    } finally {
+      await main.close();
+      await lane.close();
+      connection.disconnect();
+    }
+  });
 });

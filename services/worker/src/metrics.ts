@@ -24,6 +24,8 @@ export interface WorkerGaugeSources {
   activeJobs(): number;
   /** WORKER_CONCURRENCY. */
   concurrency(): number;
+  /** WORKER_URGENT_CONCURRENCY (0 without an urgent lane). */
+  urgentConcurrency(): number;
   /** True once shutdown started. */
   draining(): boolean;
   /** The circuit breakers (one per dependency: `s3`) and whether each is open (intake paused). */
@@ -180,10 +182,13 @@ export function createWorkerMetrics() {
   );
   gauge('labelq_worker_bytes_in_flight_limit_bytes', 'WORKER_MAX_BYTES_IN_FLIGHT', (s) => s.bytesCapacity());
   gauge('labelq_worker_active_jobs', 'Jobs this process is running', (s) => s.activeJobs());
+  // Apart: the urgent slots serve moderation jobs only, so counting them in the capacity that tagging throughput
+  // and autoscaling read would overstate it.
+  gauge('labelq_worker_concurrency', 'WORKER_CONCURRENCY: regular job slots', (s) => s.concurrency());
   gauge(
-    'labelq_worker_concurrency',
-    'WORKER_CONCURRENCY + WORKER_URGENT_CONCURRENCY: jobs this process runs at most',
-    (s) => s.concurrency(),
+    'labelq_worker_urgent_concurrency',
+    'WORKER_URGENT_CONCURRENCY: job slots held for moderation jobs',
+    (s) => s.urgentConcurrency(),
   );
   new Gauge({
     name: 'labelq_worker_circuit_breaker_open',

@@ -148,7 +148,8 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
       bytesInFlight: () => budget.inUse,
       bytesCapacity: () => budget.capacity,
       activeJobs: () => jobState.active,
-      concurrency: () => config.worker.concurrency + (lane?.slots ?? 0),
+      concurrency: () => config.worker.concurrency,
+      urgentConcurrency: () => lane?.slots ?? 0,
       draining: () => closing !== undefined,
       breakers: () => [{ dependency: s3Breaker.name, open: s3Breaker.state === 'open' }],
     });
@@ -246,6 +247,12 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
             logger: log,
           })
         : undefined;
+    // A start that fails from here on (a worker not getting ready) closes both; close() below closes them first,
+    // and a second close of either is a no-op.
+    owned.push(async (force) => {
+      await lane?.close(force);
+      await worker.close(force);
+    });
     for (const w of lane ? [worker, lane.worker] : [worker]) {
       w.on('failed', (job, err) =>
         log.debug({ jobId: job?.id, attemptsMade: job?.attemptsMade, reason: err.message }, 'job failed'),

@@ -1,6 +1,6 @@
 import type { ResultDocument, StoredJobPayload } from '@labelq/contracts';
 import { isUrgentJob, settleWithin, urgentHintsKey, urgentJobIsNext } from '@labelq/queue';
-import { Worker, type Job, type WorkerOptions } from 'bullmq';
+import { Worker, type Job, type QueueBase, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
@@ -13,6 +13,24 @@ const LOOK_EVERY_S = 1;
  * a forced close abandons them, as it abandons running jobs.
  */
 const FORCED_CLOSE_MS = 2000;
+
+/**
+ * Gives a job the lane fetched but must not run (a tagging job: it lost the race to a main worker) back to the
+ * queue unrun: `moveToWait` puts it at the front of its priority and the attempt does not count. Tried twice (a
+ * failure left alone would hold the job until its lock expires and the stalled check moves it). Then BullMQ's
+ * wake-up marker, which moveToWait does not add for a prioritized job: without it an idle main worker would
+ * notice the job only after its drainDelay (5 s). The marker is what BullMQ's own scripts add
+ * (includes/addBaseMarkerIfNeeded); on a paused queue it wakes a worker for nothing, which is harmless.
+ */
+export async function handBack(
+  job: Job<StoredJobPayload>,
+  token: string,
+  connection: Redis,
+  queue: Pick<QueueBase, 'toKey'>,
+): Promise<void> {
+  await job.moveToWait(token).catch(() => job.moveToWait(token));
+  await connection.zadd(queue.toKey('marker'), 0, '0');
+}
 
 /**
  * A BullMQ worker whose jobs the lane fetches itself. `run()` starts lock renewal together with BullMQ's fetch
@@ -160,7 +178,7 @@ export class UrgentLane {
       if (job === undefined) return;
       if (!isUrgentJob(job)) {
         // Lost the race to a main worker: give the job back at the front of its priority, unrun.
-        await job.moveToWait(token);
+        await handBack(job, token, this.#connection, this.worker);
         return;
       }
       const running: Promise<void> = this.worker
