@@ -30,17 +30,26 @@ local now, overlap, maxPrevious, owner = tonumber(ARGV[3]), tonumber(ARGV[4]), t
 if owner ~= '' and redis.call('HGET', key, 'tenant') ~= owner then return nil end
 local live = {}
 if overlap > 0 then
+  -- Newest first: the secret being replaced, then the stored ones (already newest first), then the field of the
+  -- format before. Rotations within one millisecond give equal expiries, and Lua's sort is not stable: the
+  -- position breaks ties, so the cap always drops the oldest.
   local candidates = {}
+  local current = redis.call('HGET', key, 'secret')
+  if current then table.insert(candidates, { secret = current, expiresMs = now + overlap }) end
   local stored = redis.call('HGET', key, 'previous')
-  if stored then candidates = cjson.decode(stored) end
+  if stored then
+    for _, p in ipairs(cjson.decode(stored)) do table.insert(candidates, p) end
+  end
   local legacy = redis.call('HMGET', key, 'previousSecret', 'previousSecretExpiresMs')
   if legacy[1] and legacy[2] then
     table.insert(candidates, { secret = legacy[1], expiresMs = tonumber(legacy[2]) })
   end
-  local current = redis.call('HGET', key, 'secret')
-  if current then table.insert(candidates, { secret = current, expiresMs = now + overlap }) end
+  for i, p in ipairs(candidates) do p.position = i end
   local seen = { [secret] = true }
-  table.sort(candidates, function(a, b) return a.expiresMs > b.expiresMs end)
+  table.sort(candidates, function(a, b)
+    if a.expiresMs ~= b.expiresMs then return a.expiresMs > b.expiresMs end
+    return a.position < b.position
+  end)
   for _, p in ipairs(candidates) do
     if p.expiresMs > now and not seen[p.secret] and #live < maxPrevious then
       seen[p.secret] = true
