@@ -157,11 +157,12 @@ export const ERROR_CODES = {
     retryable: false,
     message: 'The image was already reviewed (send force: true to change the decision)',
   },
-  // Another reviewer's decision on the same image is being recorded right now: send it again to see the outcome.
+  // Another reviewer's decision on the same image is being recorded right now. A conflict, not trouble to retry
+  // blindly (no 4xx but 429 is retryable): the reviewer reloads the image to see that decision.
   review_in_progress: {
     status: 409,
-    retryable: true,
-    message: 'Another decision on this image is being recorded; try again',
+    retryable: false,
+    message: 'Another decision on this image is being recorded; reload the image to see it',
   },
 } as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
 

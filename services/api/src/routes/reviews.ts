@@ -121,7 +121,7 @@ export function reviewRoutes(app: FastifyInstance, deps: ApiDeps, wf: ApiWorkflo
       if (!claimed) {
         throw new LabelqError(
           'review_in_progress',
-          `Another decision on "${id}" is being recorded; try again`,
+          `Another decision on "${id}" is being recorded; reload the image to see it`,
         );
       }
       try {
