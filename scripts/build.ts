@@ -4,6 +4,7 @@
 //   services/api/dist/main.js              node services/api/dist/main.js      (the Docker `api` target)
 //   services/worker/dist/main.js           node services/worker/dist/main.js   (the Docker `worker` target)
 //   services/worker/dist/thread/entry.mjs  the inference pool's Piscina thread, compiled
+//   services/worker/dist/io-thread/entry.mjs  the S3 I/O thread (S3_IO_THREADS), compiled
 //   services/cli/dist/main.js              node services/cli/dist/main.js classify ...
 //   services/cli/dist/thread/entry.mjs     the same thread, for the CLI's pool
 //   dist/start.js                          `pnpm start` (scripts/start.ts)
@@ -19,9 +20,9 @@
 // service's node_modules, which holds exactly the service's `dependencies` (pnpm links nothing else there, and a
 // production install has no root devDependencies). So the build fails when a bundle imports a package its
 // service does not declare, imports tsx, or locates a file relative to its own source through
-// `import.meta.url` (which points at the bundle afterwards); the one sanctioned use is the pool's thread URL
-// `new URL('./thread/entry.mjs', import.meta.url)`, which finds `dist/thread/entry.mjs` next to the bundle
-// exactly as it finds `src/thread/entry.mjs` next to pool.ts in source mode.
+// `import.meta.url` (which points at the bundle afterwards); the one sanctioned use is a thread URL such as the
+// pool's `new URL('./thread/entry.mjs', import.meta.url)`, which finds `dist/thread/entry.mjs` next to the bundle
+// exactly as it finds `src/thread/entry.mjs` next to pool.ts in source mode (THREADS below).
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
@@ -75,12 +76,25 @@ const TARGETS: readonly Target[] = [
   },
 ];
 
-/** The inference pool's source; a bundle that contains it gets the compiled thread next to it. */
-const POOL_SOURCE = 'packages/inference/src/pool.ts';
-const THREAD_SOURCE = 'packages/inference/src/thread/worker.ts';
-/** Where pool.ts looks for its thread, relative to the file that holds it (see WORKER_URL in pool.ts). */
-const THREAD_FILE = 'thread/entry.mjs';
-const THREAD_URL = /new URL\((["'])\.\/thread\/entry\.mjs\1, import\.meta\.url\)/g;
+/**
+ * The worker threads a bundle may start, each found by a `new URL('./<dir>/entry.mjs', import.meta.url)` in the
+ * source that starts it: a bundle that contains that source gets the thread compiled to `<outDir>/<dir>/entry.mjs`.
+ */
+const THREADS: readonly { starter: string; thread: string; file: string }[] = [
+  // The inference pool's Piscina threads (WORKER_URL in pool.ts).
+  {
+    starter: 'packages/inference/src/pool.ts',
+    thread: 'packages/inference/src/thread/worker.ts',
+    file: 'thread/entry.mjs',
+  },
+  // The S3 I/O threads (IO_THREAD_URL in io-threads.ts).
+  {
+    starter: 'packages/storage/src/io-threads.ts',
+    thread: 'packages/storage/src/io-thread/worker.ts',
+    file: 'io-thread/entry.mjs',
+  },
+];
+const THREAD_URL = /new URL\((["'])\.\/(?:thread|io-thread)\/entry\.mjs\1, import\.meta\.url\)/g;
 
 /** Bundles `@labelq/*` (workspace code, TypeScript sources); everything else bare stays an import. */
 const externalThirdParty: Plugin = {
@@ -156,9 +170,10 @@ async function buildTarget(target: Target): Promise<string[]> {
   const meta = await bundle(target.entry, outfile);
   const problems = await check(target, outfile, meta, declared);
   const files = [outfile];
-  if (POOL_SOURCE in meta.inputs) {
-    const threadFile = join(target.outDir, THREAD_FILE);
-    problems.push(...(await check(target, threadFile, await bundle(THREAD_SOURCE, threadFile), declared)));
+  for (const t of THREADS) {
+    if (!(t.starter in meta.inputs)) continue;
+    const threadFile = join(target.outDir, t.file);
+    problems.push(...(await check(target, threadFile, await bundle(t.thread, threadFile), declared)));
     files.push(threadFile);
   }
   const bytes = await Promise.all(files.map(async (f) => (await readFile(join(root, f))).length));

@@ -1,7 +1,9 @@
 // Main-thread CPU of each operation a classify job does on the worker's event loop, measured one operation at a
 // time (N rounds, `--parallel` in flight) against s3rver running in a child process, so that only the client's
 // side is counted. Thread CPU (/proc) is less inflated by a busy machine than wall time.
-// Usage: tsx scripts/bench/main-thread-ops.ts [--rounds N] [--parallel N] [--only a,b]
+// `--io-threads N` runs the store's requests on N S3 I/O threads (S3_IO_THREADS), as the worker does by default:
+// then the main thread pays only the messages to and from them.
+// Usage: tsx scripts/bench/main-thread-ops.ts [--rounds N] [--parallel N] [--only a,b] [--io-threads N]
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,7 +14,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { loadConfig } from '@labelq/config';
 import { s3rverEnv } from '@labelq/dev-services';
-import { createObjectStore, type ObjectStore } from '@labelq/storage';
+import { createObjectStore, createThreadedObjectStore, type ObjectStore } from '@labelq/storage';
 import { quietSdkNodeVersionWarning } from './quiet.ts';
 
 interface Op {
@@ -101,6 +103,7 @@ async function main(): Promise<void> {
       image: { type: 'string', default: '.bench/images/v3/jpeg-12mp-00000.jpg' },
       doc: { type: 'string' },
       uncached: { type: 'boolean', default: false },
+      'io-threads': { type: 'string', default: '0' },
     },
   });
   const dir = mkdtempSync(join(tmpdir(), 'labelq-ops-'));
@@ -110,7 +113,11 @@ async function main(): Promise<void> {
       ...s3rverEnv(s3rver.endpoint, 'ops'),
       S3_FORCE_PATH_STYLE: 'true',
     });
-    const store = createObjectStore(config.s3);
+    const ioThreads = Number(values['io-threads']);
+    const store =
+      ioThreads > 0
+        ? createThreadedObjectStore(config.s3, { threads: ioThreads })
+        : createObjectStore(config.s3);
     const image = readFileSync(values.image);
     await store.putObject('ops', 'image.jpg', image, { contentType: 'image/jpeg' });
     const doc =
@@ -121,7 +128,8 @@ async function main(): Promise<void> {
     const rounds = Number(values.rounds);
     const parallel = Number(values.parallel);
     process.stdout.write(
-      `image ${values.image} (${image.length} bytes), ${rounds} rounds, ${parallel} in flight\n`,
+      `image ${values.image} (${image.length} bytes), ${rounds} rounds, ${parallel} in flight, ` +
+        `${ioThreads > 0 ? `${ioThreads} S3 I/O thread(s)` : 'requests on the main thread'}\n`,
     );
     // The client's middleware-stack cache (createS3Client sets cacheMiddleware), on and then off.
     const config_ = store.client.config as { cacheMiddleware?: boolean };

@@ -29,6 +29,8 @@ export interface Config {
     connectTimeoutMs: number;
     requestTimeoutMs: number;
     writeTags: boolean;
+    /** S3_IO_THREADS: threads running the worker's S3 requests (0: its main thread). */
+    ioThreads: number;
     /** Key prefix of the dashboard's cached thumbnails. */
     thumbnailsPrefix: string;
   };
@@ -155,6 +157,7 @@ export function loadConfig(
       connectTimeoutMs: e.S3_CONNECT_TIMEOUT_MS,
       requestTimeoutMs: e.S3_REQUEST_TIMEOUT_MS,
       writeTags: e.S3_WRITE_TAGS,
+      ioThreads: e.S3_IO_THREADS,
       thumbnailsPrefix: e.S3_THUMBNAILS_PREFIX,
     },
     api: {

@@ -33,6 +33,12 @@ export function inReviewQueue(doc: Pick<ResultDocument, 'moderation' | 'review'>
  */
 const LEAVE_PENDING = `if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then redis.call('HDEL', KEYS[2], ARGV[1]) end
 return 0`;
+/** LEAVE_PENDING as an ioredis command: EVALSHA, so every completed image does not send the script's text. */
+const LEAVE_PENDING_COMMAND = 'labelqReviewLeavePending';
+type WithLeavePending = Record<
+  typeof LEAVE_PENDING_COMMAND,
+  (pending: string, entries: string, id: string) => Promise<unknown>
+>;
 
 /**
  * The review queue per tenant in Redis: a sorted set of pending image ids (score: when the model decided,
@@ -46,6 +52,8 @@ export class ReviewQueue {
   constructor(redis: Redis, prefix: string) {
     this.#redis = redis;
     this.#p = `${prefix}:review`;
+    if (!(LEAVE_PENDING_COMMAND in redis))
+      redis.defineCommand(LEAVE_PENDING_COMMAND, { numberOfKeys: 2, lua: LEAVE_PENDING });
   }
 
   #set(tenant: string, status: ReviewStatus): string {
@@ -81,7 +89,11 @@ export class ReviewQueue {
         .hset(this.#entries(tenant), doc.id, JSON.stringify(entry))
         .exec();
     } else if (doc.review === undefined) {
-      await this.#redis.eval(LEAVE_PENDING, 2, pending, this.#entries(tenant), doc.id);
+      await (this.#redis as unknown as WithLeavePending)[LEAVE_PENDING_COMMAND](
+        pending,
+        this.#entries(tenant),
+        doc.id,
+      );
     }
   }
 

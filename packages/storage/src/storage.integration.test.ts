@@ -5,9 +5,16 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalS3, type LocalS3 } from '../../../test/helpers/s3.ts';
 import { testConfig, uniqueName } from '../../../test/helpers/env.ts';
-import { createObjectStore, type ObjectStore } from './index.ts';
+import type { Config } from '@labelq/config';
+import { createObjectStore, createThreadedObjectStore, type ObjectStore } from './index.ts';
 
-describe('ObjectStore against s3rver', () => {
+/** Both stores the services use: requests on the calling thread, and on S3 I/O threads (S3_IO_THREADS). */
+const STORES: [string, (s3: Config['s3']) => ObjectStore][] = [
+  ['on the calling thread', (s3) => createObjectStore(s3)],
+  ['on two S3 I/O threads', (s3) => createThreadedObjectStore(s3, { threads: 2 })],
+];
+
+describe.each(STORES)('ObjectStore against s3rver, %s', (_name, makeStore) => {
   let s3: LocalS3;
   let store: ObjectStore;
   const bucket = 'storage-it';
@@ -15,7 +22,7 @@ describe('ObjectStore against s3rver', () => {
 
   beforeAll(async () => {
     s3 = await startLocalS3([bucket]);
-    store = createObjectStore(testConfig({ s3Endpoint: s3.endpoint, bucket }).s3);
+    store = makeStore(testConfig({ s3Endpoint: s3.endpoint, bucket }).s3);
   });
   afterAll(async () => {
     store.destroy();
@@ -113,7 +120,7 @@ describe('ObjectStore against s3rver', () => {
       code: 'bucket_not_found',
       retryable: false,
     });
-    const dead = createObjectStore(
+    const dead = makeStore(
       testConfig({ s3Endpoint: 'http://127.0.0.1:9', bucket, extra: { S3_CONNECT_TIMEOUT_MS: '500' } }).s3,
     );
     await expect(dead.getObjectBytes(bucket, 'x', { maxBytes: 1 })).rejects.toMatchObject({
@@ -123,5 +130,38 @@ describe('ObjectStore against s3rver', () => {
     dead.destroy();
     await store.ensureBucket('created-bucket');
     await expect(store.checkBucket('created-bucket')).resolves.toBeUndefined();
+  });
+});
+
+describe('S3 I/O threads that die', () => {
+  let s3: LocalS3;
+  const bucket = 'storage-crash';
+
+  beforeAll(async () => {
+    s3 = await startLocalS3([bucket]);
+  });
+  afterAll(async () => {
+    await s3.stop();
+  });
+
+  it('fail the requests in flight with storage_unavailable, and the next request gets a new thread', async () => {
+    const exits: { thread: number; exitCode: number }[] = [];
+    const store = createThreadedObjectStore(testConfig({ s3Endpoint: s3.endpoint, bucket }).s3, {
+      threads: 1,
+      threadUrl: new URL('./io-thread/crashing-entry.test-thread.mjs', import.meta.url),
+      onThreadExit: ({ thread, exitCode }) => exits.push({ thread, exitCode }),
+    });
+    try {
+      await store.putObject(bucket, 'kept.bin', Buffer.from('still here'));
+      const err: unknown = await store.getJson(bucket, 'crash-the-thread').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LabelqError);
+      expect(err).toMatchObject({ code: 'storage_unavailable', retryable: true });
+      expect((err as LabelqError).message).toMatch(/I\/O thread exited \(code 3\)/);
+      expect(exits).toEqual([{ thread: 0, exitCode: 3 }]);
+      const got = await store.getObjectBytes(bucket, 'kept.bin', { maxBytes: 100 });
+      expect(Buffer.from(got.bytes).toString()).toBe('still here');
+    } finally {
+      store.destroy();
+    }
   });
 });

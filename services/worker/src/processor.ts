@@ -117,13 +117,13 @@ function isLastAttempt(job: Job<StoredJobPayload>): boolean {
 async function classifyJob(
   deps: ProcessorDeps,
   job: Job<StoredJobPayload>,
+  data: ClassifyJob,
   log: Logger,
   progress: AttemptProgress,
 ): Promise<ResultDocument> {
   const { config, pool, store } = deps;
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
-  const data = parseJobPayload(job.data);
   const policy = await policyFor(deps.workflow, deps.policy, data.tenant);
   progress.startedAt = startedAt;
   if (job.stalledCounter > config.worker.maxStalledCount) {
@@ -361,9 +361,11 @@ export function createProcessor(
         .catch((err: unknown) => log.warn({ err }, 'open-job release failed'));
     };
     try {
-      const doc = await classifyJob(deps, job, log, progress);
+      // Poison (an invalid payload) fails here, coded, as any other attempt failure below.
+      const data = parseJobPayload(job.data);
+      const doc = await classifyJob(deps, job, data, log, progress);
       // Before the job completes: a worker that dies here re-runs it and emits again (same event ids).
-      await afterCompleted(deps.workflow, parseJobPayload(job.data), doc, log);
+      await afterCompleted(deps.workflow, data, doc, log);
       await deps.outcomes?.record(doc);
       await release();
       return doc;

@@ -9,7 +9,7 @@ import {
   createWorkerConnection,
 } from '@labelq/queue';
 import type { ResultDocument, StoredJobPayload } from '@labelq/contracts';
-import { createObjectStore, type ObjectStore } from '@labelq/storage';
+import { createObjectStore, createThreadedObjectStore, type ObjectStore } from '@labelq/storage';
 import { OpenJobs } from '@labelq/access';
 import { MetricsTime, Worker, type Job, type WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -108,7 +108,20 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
       else await conn.quit().catch(() => conn.disconnect());
     });
 
-    const store = deps.store ?? createObjectStore(config.s3);
+    // The S3 requests run on S3_IO_THREADS threads: the SDK's CPU per request would otherwise be most of this
+    // event loop's work per image (#12).
+    const store =
+      deps.store ??
+      (config.s3.ioThreads > 0
+        ? createThreadedObjectStore(config.s3, {
+            threads: config.s3.ioThreads,
+            onThreadExit: (info) =>
+              log.error(
+                { ...info, err: info.error },
+                'an S3 I/O thread exited; its requests failed, a new one starts',
+              ),
+          })
+        : createObjectStore(config.s3));
     if (!deps.store) owned.push(() => Promise.resolve(store.destroy()));
     await store.checkBucket(config.s3.bucket);
     const policy = await loadModerationPolicy(config.moderation.policyFile);
