@@ -47,6 +47,7 @@ function configEnv(
 ): Record<string, string> {
   const env: Record<string, string> = {
     ...(services?.baseEnv ?? {}),
+    ...opts.settings,
     // No LOG_LEVEL: the worker logs at its shipped default (info, one line per job) into the run's log file.
     MODELS_DIR: resolve(opts.modelsDir),
     MODELS: models.join(','),

@@ -69,6 +69,11 @@ export interface BenchOptions {
    * 6 images/s), more than the target it checks.
    */
   loopResolutionMs: number;
+  /**
+   * Extra labelq settings (`--set KEY=VALUE`, repeatable) for every variant's config, e.g. `--set S3_IO_THREADS=0`
+   * to measure a setting against its default in the same conditions. Default none.
+   */
+  settings: Record<string, string>;
 }
 
 const USAGE = `pnpm bench [options]
@@ -85,7 +90,8 @@ const USAGE = `pnpm bench [options]
   --concurrency N   worker concurrency (default: config default)
   --timeout S       per-variant time limit in seconds (default 1800)
   --nsfwjs-backend  wasm (default) or cpu: tfjs backend of the nsfwjs baseline
-  --cpu-profile     write each child's main-thread CPU profile over the measured phase to the run folder`;
+  --cpu-profile     write each child's main-thread CPU profile over the measured phase to the run folder
+  --set KEY=VALUE   a labelq setting for every variant's config (repeatable), e.g. --set S3_IO_THREADS=0`;
 
 function positiveInt(name: string, value: string | undefined, min = 1): number | undefined {
   if (value === undefined) return undefined;
@@ -128,6 +134,7 @@ export function parseBenchArgs(
         timeout: { type: 'string' },
         'nsfwjs-backend': { type: 'string' },
         'cpu-profile': { type: 'boolean', default: false },
+        set: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -141,6 +148,12 @@ export function parseBenchArgs(
     if (!(VARIANTS as readonly string[]).includes(name)) {
       throw new LabelqError('invalid_request', `Unknown variant "${name}"; known: ${VARIANTS.join(', ')}`);
     }
+  }
+  const settings: Record<string, string> = {};
+  for (const pair of v.set ?? []) {
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
+    if (m === null) throw new LabelqError('invalid_request', `--set takes KEY=VALUE, got "${pair}"`);
+    settings[m[1]!] = m[2]!;
   }
   const backend = v['nsfwjs-backend'] ?? 'wasm';
   if (backend !== 'wasm' && backend !== 'cpu') {
@@ -163,6 +176,7 @@ export function parseBenchArgs(
     nsfwjsBackend: backend,
     cpuProfile: v['cpu-profile'],
     loopResolutionMs: 10,
+    settings,
   };
 }
 

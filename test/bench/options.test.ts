@@ -1,0 +1,31 @@
+// `pnpm bench` flags that decide what is measured (pure parsing; the benchmark itself runs in test/integration).
+import { describe, expect, it } from 'vitest';
+import { parseBenchArgs, type BenchOptions } from '../../scripts/bench/options.ts';
+
+function parse(argv: string[]): BenchOptions {
+  const opts = parseBenchArgs(argv, {});
+  if (opts === 'help') throw new Error('unexpected help');
+  return opts;
+}
+
+describe('pnpm bench --set', () => {
+  it.each<[string[], Record<string, string>]>([
+    [[], {}],
+    [['--set', 'S3_IO_THREADS=0'], { S3_IO_THREADS: '0' }],
+    [
+      ['--set', 'S3_IO_THREADS=2', '--set', 'POOL_URGENT_THREADS=0'],
+      { S3_IO_THREADS: '2', POOL_URGENT_THREADS: '0' },
+    ],
+    [['--set', 'S3_ENDPOINT=http://h:1/?a=b'], { S3_ENDPOINT: 'http://h:1/?a=b' }],
+    [['--set', 'LOG_LEVEL='], { LOG_LEVEL: '' }],
+  ])('%j gives the settings %j', (argv, settings) => {
+    expect(parse(argv).settings).toEqual(settings);
+  });
+
+  it.each(['S3_IO_THREADS', '=1', 's3_io_threads=1', 'A B=1'])(
+    'refuses "%s" with invalid_request',
+    (pair) => {
+      expect(() => parse(['--set', pair])).toThrowError(expect.objectContaining({ code: 'invalid_request' }));
+    },
+  );
+});
