@@ -10,14 +10,19 @@ export function resultKey(resultsPrefix: string, tenant: string, imageId: string
   return `${resultsPrefix}${tenant}/${imageId}.json`;
 }
 
-/** Writes `doc` as pretty JSON. Equal documents produce equal bytes (and so equal ETags). */
+/** A document's stored bytes: pretty JSON and a newline. Equal documents give equal bytes (and so equal ETags). */
+export function jsonDocument(doc: unknown): string {
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/** Writes `doc` as {@link jsonDocument}. */
 export async function putJson(
   client: S3Client,
   bucket: string,
   key: string,
   doc: unknown,
 ): Promise<{ etag: string }> {
-  const body = `${JSON.stringify(doc, null, 2)}\n`;
+  const body = jsonDocument(doc);
   return putObject(client, bucket, key, body, {
     contentType: 'application/json',
     contentLength: Buffer.byteLength(body),

@@ -3,7 +3,7 @@ import type { Config } from '@labelq/config';
 import { LabelqError, toLabelqError } from '@labelq/errors';
 import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import { resultKey } from './documents.ts';
+import { jsonDocument, resultKey } from './documents.ts';
 import type {
   IoObjectInfo,
   IoOpName,
@@ -33,12 +33,23 @@ export interface IoThreadsOptions {
 interface Pending {
   resolve(value: unknown): void;
   reject(err: LabelqError): void;
+  /** What the request was about (the breaker's probe reads `bucket`), for errors raised on this side. */
+  details: Record<string, unknown>;
+}
+
+/** `storage_unavailable` for a request the thread can no longer answer (it exited, or the store was destroyed). */
+function lost(reason: string, details: Record<string, unknown>, cause?: Error): LabelqError {
+  return new LabelqError('storage_unavailable', reason, { details, ...(cause ? { cause } : {}) });
 }
 
 /** One I/O thread, started on first use and again after it died. */
 class IoThread {
   #worker: Worker | undefined;
+  /** Bumped each time a thread starts: an opened body belongs to the thread (generation) that opened it. */
+  #generation = 0;
   #pending = new Map<number, Pending>();
+  /** Bodies opened on the current thread and not yet read or discarded (lost with it). */
+  #opened = new Set<number>();
   #lastError: Error | undefined;
   #terminating = false;
 
@@ -50,32 +61,33 @@ class IoThread {
     private readonly url: URL,
   ) {}
 
-  /** Requests in flight on this thread (the pick of the least busy one). */
+  /** Requests in flight and bodies held on this thread (the pick of the least busy one). */
   get load(): number {
-    return this.#pending.size;
+    return this.#pending.size + this.#opened.size;
+  }
+
+  get generation(): number {
+    return this.#generation;
   }
 
   #start(): Worker {
     const worker = new Worker(this.url, { workerData: this.data });
+    this.#generation++;
     worker.unref();
     worker.on('message', (msg: IoReply) => this.#settle(msg));
     worker.on('error', (err) => (this.#lastError = err));
     worker.on('exit', (exitCode) => {
-      if (this.#worker === worker) this.#worker = undefined;
+      if (this.#worker !== worker) return;
+      this.#worker = undefined;
       const error = this.#lastError;
       this.#lastError = undefined;
       const failed = [...this.#pending.values()];
+      const bodies = this.#opened.size;
       this.#pending.clear();
-      for (const p of failed) {
-        p.reject(
-          new LabelqError(
-            'storage_unavailable',
-            `The S3 I/O thread exited (code ${exitCode}${error ? `: ${error.message}` : ''}) during the request`,
-            { cause: error },
-          ),
-        );
-      }
-      if (!this.#terminating && (failed.length > 0 || error !== undefined))
+      this.#opened.clear();
+      const reason = `The S3 I/O thread exited (code ${exitCode}${error ? `: ${error.message}` : ''}) during the request`;
+      for (const p of failed) p.reject(lost(reason, p.details, error));
+      if (!this.#terminating && (failed.length > 0 || bodies > 0 || error !== undefined))
         this.onExit?.({ thread: this.index, exitCode, error });
     });
     return worker;
@@ -85,35 +97,81 @@ class IoThread {
     const p = this.#pending.get(msg.id);
     if (p === undefined) return;
     this.#pending.delete(msg.id);
-    // Nothing in flight: the thread must not keep the process alive on its own.
-    if (this.#pending.size === 0) this.#worker?.unref();
+    this.#idle();
     if (msg.ok) p.resolve(msg.value);
     else p.reject(toLabelqError(msg.error));
   }
 
-  /** Fire and forget (abort, discard): nothing comes back. */
+  /** Nothing in flight: the thread must not keep the process alive on its own. */
+  #idle(): void {
+    if (this.#pending.size === 0) this.#worker?.unref();
+  }
+
+  /** Fire and forget (abort): nothing comes back. */
   post(msg: IoRequest): void {
     this.#worker?.postMessage(msg);
   }
 
+  /** Whether body `handle`, opened on thread `generation`, is still held by the running thread. */
+  holds(handle: number, generation: number): boolean {
+    return generation === this.#generation && this.#worker !== undefined && this.#opened.has(handle);
+  }
+
+  /** Marks body `handle` as held by thread `generation` (its openObject answered), if that thread still runs. */
+  hold(handle: number, generation: number): void {
+    if (generation === this.#generation && this.#worker !== undefined) this.#opened.add(handle);
+  }
+
+  /** Body `handle` was read. */
+  letGo(handle: number): void {
+    this.#opened.delete(handle);
+  }
+
+  /** Frees body `handle` in the thread without reading it. */
+  discard(handle: number, generation: number): void {
+    if (!this.holds(handle, generation)) return;
+    this.#opened.delete(handle);
+    this.post({ type: 'discard', id: handle });
+  }
+
   /**
-   * Runs `op` in the thread. With a `signal`, its abort aborts the request there; `keepSignal` keeps that link
-   * after the call returns (an opened body: until `release()`).
+   * Runs `op` in the thread (starting one if none runs). With a `signal`, its abort aborts the request there,
+   * until `release()` (an opened body keeps it until the body is read or discarded). Never throws: a message
+   * that cannot be sent (a value structured clone refuses) rejects with `internal`.
    */
   call<K extends IoOpName>(
     op: K,
     args: IoOps[K]['args'],
+    details: Record<string, unknown>,
     signal?: AbortSignal,
   ): { id: number; result: Promise<IoOps[K]['result']>; release(): void } {
-    const worker = (this.#worker ??= this.#start());
     const id = this.nextId();
     const onAbort = (): void => this.post({ type: 'abort', id });
     const release = (): void => signal?.removeEventListener('abort', onAbort);
+    let worker: Worker;
+    try {
+      worker = this.#worker ??= this.#start();
+      worker.postMessage({ type: 'call', id, op, args, abortable: signal !== undefined } satisfies IoRequest);
+    } catch (err) {
+      return {
+        id,
+        release,
+        result: Promise.reject(
+          new LabelqError(
+            'internal',
+            `Could not send ${op} to the S3 I/O thread: ${(err as Error).message}`,
+            {
+              cause: err,
+              details,
+            },
+          ),
+        ),
+      };
+    }
     const result = new Promise<IoOps[K]['result']>((resolve, reject) => {
       if (this.#pending.size === 0) worker.ref();
-      this.#pending.set(id, { resolve, reject });
+      this.#pending.set(id, { resolve, reject, details });
     });
-    worker.postMessage({ type: 'call', id, op, args, abortable: signal !== undefined } satisfies IoRequest);
     if (signal !== undefined) {
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
@@ -122,10 +180,8 @@ class IoThread {
   }
 
   async terminate(): Promise<void> {
-    const worker = this.#worker;
-    this.#worker = undefined;
     this.#terminating = true;
-    await worker?.terminate();
+    await this.#worker?.terminate();
   }
 }
 
@@ -154,22 +210,32 @@ export function createThreadedObjectStore(s3: Config['s3'], options: IoThreadsOp
     (_, i) => new IoThread(i, data, nextId, options.onThreadExit, url),
   );
   let local: ObjectStore | undefined;
-  const onThisThread = (): ObjectStore => (local ??= createObjectStore(s3));
   let destroyed = false;
+  const gone = (details: Record<string, unknown>): LabelqError =>
+    lost('The object store was destroyed (the worker is shutting down)', details);
+  const onThisThread = (): ObjectStore => {
+    if (destroyed) throw gone({});
+    return (local ??= createObjectStore(s3));
+  };
 
   const pick = (): IoThread => {
-    if (destroyed) throw new LabelqError('storage_unavailable', 'The object store was destroyed');
     let best = threads[0]!;
     for (const t of threads) if (t.load < best.load) best = t;
     return best;
   };
-  const run = <K extends IoOpName>(
+  const run = async <K extends IoOpName>(
     op: K,
     args: IoOps[K]['args'],
+    details: Record<string, unknown>,
     signal?: AbortSignal,
   ): Promise<IoOps[K]['result']> => {
-    const call = pick().call(op, args, signal);
-    return call.result.finally(() => call.release());
+    if (destroyed) throw gone(details);
+    const call = pick().call(op, args, details, signal);
+    try {
+      return await call.result;
+    } finally {
+      call.release();
+    }
   };
 
   const openObject = async (
@@ -177,8 +243,12 @@ export function createThreadedObjectStore(s3: Config['s3'], options: IoThreadsOp
     key: string,
     o: { maxBytes: number; signal?: AbortSignal },
   ): Promise<OpenedObject> => {
+    const details = { bucket, key };
+    if (destroyed) throw gone(details);
     const thread = pick();
-    const call = thread.call('openObject', [bucket, key, o.maxBytes], o.signal);
+    const call = thread.call('openObject', [bucket, key, o.maxBytes], details, o.signal);
+    // The thread the request went to: the body waits there, and only there (not in a successor) can it be read.
+    const generation = thread.generation;
     let info: IoObjectInfo;
     try {
       info = await call.result;
@@ -186,6 +256,7 @@ export function createThreadedObjectStore(s3: Config['s3'], options: IoThreadsOp
       call.release();
       throw err;
     }
+    thread.hold(call.id, generation);
     let used = false;
     return {
       ...info,
@@ -193,7 +264,15 @@ export function createThreadedObjectStore(s3: Config['s3'], options: IoThreadsOp
         if (used) throw new Error('OpenedObject.read() called twice');
         used = true;
         try {
-          return asBuffer(await thread.call('read', [call.id]).result);
+          if (destroyed) throw gone(details);
+          if (!thread.holds(call.id, generation))
+            throw lost('The S3 I/O thread holding the response exited before its body was read', details);
+          const bytes = thread.call('read', [call.id], details);
+          try {
+            return asBuffer(await bytes.result);
+          } finally {
+            thread.letGo(call.id);
+          }
         } finally {
           call.release();
         }
@@ -202,7 +281,7 @@ export function createThreadedObjectStore(s3: Config['s3'], options: IoThreadsOp
         if (used) return;
         used = true;
         call.release();
-        thread.post({ type: 'discard', id: call.id });
+        thread.discard(call.id, generation);
       },
     };
   };
@@ -215,23 +294,32 @@ export function createThreadedObjectStore(s3: Config['s3'], options: IoThreadsOp
     resultKey: (tenant, imageId) => resultKey(s3.resultsPrefix, tenant, imageId),
     putObject: (bucket, key, body, o = {}) =>
       body instanceof Readable
-        ? onThisThread().putObject(bucket, key, body, o)
-        : run('putObject', [bucket, key, body, o]),
-    headObject: (bucket, key) => run('headObject', [bucket, key]),
+        ? Promise.resolve().then(() => onThisThread().putObject(bucket, key, body, o))
+        : run('putObject', [bucket, key, body, o], { bucket, key }),
+    headObject: (bucket, key) => run('headObject', [bucket, key], { bucket, key }),
     openObject,
     getObjectBytes: async (bucket, key, o) => {
-      const out = await run('getObjectBytes', [bucket, key, o.maxBytes], o.signal);
+      const out = await run('getObjectBytes', [bucket, key, o.maxBytes], { bucket, key }, o.signal);
       return { bytes: asBuffer(out.bytes), etag: out.etag, contentType: out.contentType };
     },
-    putJson: (bucket, key, doc) => run('putJson', [bucket, key, doc]),
-    getJson: (bucket, key) => run('getJson', [bucket, key]),
-    getTags: (bucket, key) => run('getTags', [bucket, key]),
-    mergeTags: (bucket, key, ours, owned) => run('mergeTags', [bucket, key, ours, owned]),
+    // Serialized here, exactly as the in-process store does (toJSON, Buffers, dropped functions): a structured
+    // clone of the document would not give the same bytes, and equal documents must give equal ETags.
+    putJson: (bucket, key, doc) => {
+      const body = jsonDocument(doc);
+      return run(
+        'putObject',
+        [bucket, key, body, { contentType: 'application/json', contentLength: Buffer.byteLength(body) }],
+        { bucket, key },
+      );
+    },
+    getJson: (bucket, key) => run('getJson', [bucket, key], { bucket, key }),
+    getTags: (bucket, key) => run('getTags', [bucket, key], { bucket, key }),
+    mergeTags: (bucket, key, ours, owned) => run('mergeTags', [bucket, key, ours, owned], { bucket, key }),
     checkBucket: async (bucket) => {
-      await run('checkBucket', [bucket]);
+      await run('checkBucket', [bucket], { bucket });
     },
     ensureBucket: async (bucket) => {
-      await run('ensureBucket', [bucket]);
+      await run('ensureBucket', [bucket], { bucket });
     },
     destroy: () => {
       destroyed = true;

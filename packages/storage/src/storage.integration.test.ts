@@ -164,4 +164,100 @@ describe('S3 I/O threads that die', () => {
       store.destroy();
     }
   });
+
+  it('fail a body opened before the thread died with storage_unavailable (retryable), never starting a thread to read it', async () => {
+    const exits: number[] = [];
+    const store = createThreadedObjectStore(testConfig({ s3Endpoint: s3.endpoint, bucket }).s3, {
+      threads: 1,
+      threadUrl: new URL('./io-thread/crashing-entry.test-thread.mjs', import.meta.url),
+      onThreadExit: ({ exitCode }) => exits.push(exitCode),
+    });
+    try {
+      await store.putObject(bucket, 'opened.bin', Buffer.alloc(1000, 7));
+      const opened = await store.openObject(bucket, 'opened.bin', { maxBytes: 10_000 });
+      await expect(store.getJson(bucket, 'crash-the-thread')).rejects.toMatchObject({
+        code: 'storage_unavailable',
+      });
+      const err: unknown = await opened.read().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LabelqError);
+      expect(err).toMatchObject({
+        code: 'storage_unavailable',
+        retryable: true,
+        details: { bucket, key: 'opened.bin' },
+      });
+      expect(exits).toEqual([3]);
+      // The next request is served by a new thread.
+      const again = await store.openObject(bucket, 'opened.bin', { maxBytes: 10_000 });
+      expect((await again.read()).length).toBe(1000);
+    } finally {
+      store.destroy();
+    }
+  });
+});
+
+describe('S3 I/O threads: requests that cannot be sent, and a destroyed store', () => {
+  let s3: LocalS3;
+  const bucket = 'storage-edges';
+
+  beforeAll(async () => {
+    s3 = await startLocalS3([bucket]);
+  });
+  afterAll(async () => {
+    await s3.stop();
+  });
+
+  it('reject a value structured clone refuses with `internal`, and the next request works', async () => {
+    const store = createThreadedObjectStore(testConfig({ s3Endpoint: s3.endpoint, bucket }).s3);
+    try {
+      await store.putObject(bucket, 'x.jpg', Buffer.from('x'));
+      const unsendable = [{ key: 'labelq:x', value: (() => 'no') as unknown as string }];
+      await expect(store.mergeTags(bucket, 'x.jpg', unsendable)).rejects.toMatchObject({
+        code: 'internal',
+        details: { bucket, key: 'x.jpg' },
+      });
+      expect((await store.mergeTags(bucket, 'x.jpg', [{ key: 'labelq:x', value: 'yes' }])).changed).toBe(
+        true,
+      );
+    } finally {
+      store.destroy();
+    }
+  });
+
+  it('write a document with the bytes JSON.stringify gives (toJSON, Buffers), as the in-process store', async () => {
+    const threaded = createThreadedObjectStore(testConfig({ s3Endpoint: s3.endpoint, bucket }).s3);
+    const local = createObjectStore(testConfig({ s3Endpoint: s3.endpoint, bucket }).s3);
+    try {
+      const doc = { at: new Date(0), raw: Buffer.from('hi'), skip: undefined, n: [1, 2] };
+      const a = await threaded.putJson(bucket, 'doc-a.json', doc);
+      const b = await local.putJson(bucket, 'doc-b.json', doc);
+      expect(a.etag).toBe(b.etag);
+      expect(await threaded.getJson(bucket, 'doc-a.json')).toEqual({
+        at: '1970-01-01T00:00:00.000Z',
+        raw: { type: 'Buffer', data: [104, 105] },
+        n: [1, 2],
+      });
+    } finally {
+      threaded.destroy();
+      local.destroy();
+    }
+  });
+
+  it('after destroy(), reject every call with storage_unavailable instead of throwing or starting a thread', async () => {
+    const store = createThreadedObjectStore(testConfig({ s3Endpoint: s3.endpoint, bucket }).s3);
+    await store.putObject(bucket, 'y.jpg', Buffer.from('y'));
+    const opened = await store.openObject(bucket, 'y.jpg', { maxBytes: 10 });
+    store.destroy();
+    const calls: (() => Promise<unknown>)[] = [
+      () => store.putJson(bucket, 'z.json', { a: 1 }),
+      () => store.getJson(bucket, 'z.json'),
+      () => store.openObject(bucket, 'y.jpg', { maxBytes: 10 }),
+      () => store.putObject(bucket, 'z.bin', Readable.from([Buffer.from('z')])),
+      () => opened.read(),
+    ];
+    for (const call of calls) {
+      let result: Promise<unknown> | undefined;
+      expect(() => (result = call())).not.toThrow();
+      await expect(result).rejects.toMatchObject({ code: 'storage_unavailable' });
+    }
+  });
 });

@@ -25,7 +25,6 @@ export interface IoOps {
     args: [bucket: string, key: string, body: Uint8Array | string, options: PutObjectOptions];
     result: { etag: string };
   };
-  putJson: { args: [bucket: string, key: string, doc: unknown]; result: { etag: string } };
   getJson: { args: [bucket: string, key: string]; result: unknown };
   getTags: { args: [bucket: string, key: string]; result: ObjectTag[] };
   mergeTags: {

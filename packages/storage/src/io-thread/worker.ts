@@ -2,7 +2,7 @@
 // event loop, so that they cost the worker's main thread a message each instead of 1 to 4 ms of CPU. One S3
 // client per thread. Bodies go back as transferred ArrayBuffers (no copy).
 import { parentPort, workerData } from 'node:worker_threads';
-import { toLabelqError } from '@labelq/errors';
+import { LabelqError, toLabelqError } from '@labelq/errors';
 import { createObjectStore } from '../object-store.ts';
 import type { OpenedObject } from '../objects.ts';
 import type { IoOpName, IoOps, IoReply, IoRequest, IoThreadData } from './protocol.ts';
@@ -46,7 +46,9 @@ const handlers: Handlers = {
   },
   read: async (_id, _s, [handle]) => {
     const o = opened.get(handle);
-    if (o === undefined) throw new Error(`no opened object ${handle} (read twice, or discarded)`);
+    // Read twice or after a discard: the main thread's OpenedObject allows neither, so this is a lost body.
+    if (o === undefined)
+      throw new LabelqError('storage_unavailable', `The S3 I/O thread holds no opened object ${handle}`);
     opened.delete(handle);
     try {
       return owned(await o.read());
@@ -59,7 +61,6 @@ const handlers: Handlers = {
     return { bytes: owned(o.bytes), etag: o.etag, contentLength: o.bytes.length, contentType: o.contentType };
   },
   putObject: (_id, _s, [bucket, key, body, options]) => store.putObject(bucket, key, body, options),
-  putJson: (_id, _s, [bucket, key, doc]) => store.putJson(bucket, key, doc),
   getJson: (_id, _s, [bucket, key]) => store.getJson(bucket, key),
   getTags: (_id, _s, [bucket, key]) => store.getTags(bucket, key),
   mergeTags: (_id, _s, [bucket, key, ours, owned_]) => store.mergeTags(bucket, key, ours, owned_),
