@@ -23,7 +23,20 @@ describe('configuration', () => {
     expect(Object.isFrozen(config.s3)).toBe(true);
   });
 
+  it.each<[Record<string, string>, number, number]>([
+    [{}, 2, 1],
+    [{}, 8, 1],
+    [{}, 9, 2],
+    [{}, 64, 8],
+    [{ POOL_THREADS: '17' }, 2, 3],
+    [{ S3_IO_THREADS: '0' }, 64, 0],
+    [{ S3_IO_THREADS: '3' }, 2, 3],
+  ])('S3_IO_THREADS: %j on %i cores gives %i S3 I/O thread(s)', (env, cores, expected) => {
+    expect(loadConfig(env, cores).s3.ioThreads).toBe(expected);
+  });
+
   it('rejects bad values with config_invalid naming the variable', () => {
+    expect(() => loadConfig({ S3_IO_THREADS: '65' }, 2)).toThrowError(/S3_IO_THREADS/);
     expect(() => loadConfig({ API_PORT: 'eighty' }, 2)).toThrowError(/API_PORT/);
     expect(() => loadConfig({ S3_ACCESS_KEY_ID: 'x' }, 2)).toThrowError(/S3_SECRET_ACCESS_KEY/);
   });

@@ -82,9 +82,10 @@ export const envSchema = z.object({
   /**
    * Worker threads that run the worker's S3 requests, each with its own client, so that the AWS SDK's CPU (1 to 4
    * ms per request) stays off the event loop that runs BullMQ and hands images to the pool. 0: on the main
-   * thread. Default 1 (one thread serves a few hundred requests a second).
+   * thread. Default: one per 8 POOL_THREADS (1 up to 8): a thread serves a few hundred requests a second, four per
+   * image, and a pool thread classifies at most tens of images a second.
    */
-  S3_IO_THREADS: int(0).default(1),
+  S3_IO_THREADS: int(0).max(64).optional(),
 
   /** API listen address. Default `0.0.0.0`. */
   API_HOST: z.string().default('0.0.0.0'),
