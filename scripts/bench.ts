@@ -94,7 +94,7 @@ async function main(): Promise<number> {
   const sweepRuns: RunReport[] = [];
   try {
     if (needsServices) {
-      services = await startServices(workDir, runId, opts.redisUrl);
+      services = await startServices(workDir, runId, opts.redisUrl, opts.s3LatencyMs);
       progress(
         `redis ${services.redisUrl}${services.redisStarted ? ' (started)' : ''}, s3rver ${services.s3Endpoint}`,
       );

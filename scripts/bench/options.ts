@@ -74,6 +74,11 @@ export interface BenchOptions {
    * to measure a setting against its default in the same conditions. Default none.
    */
   settings: Record<string, string>;
+  /**
+   * Delay added to every S3 request of the queue variants, ms (a proxy in front of s3rver): storage across a
+   * network instead of on localhost. Default 0.
+   */
+  s3LatencyMs: number;
 }
 
 const USAGE = `pnpm bench [options]
@@ -91,7 +96,8 @@ const USAGE = `pnpm bench [options]
   --timeout S       per-variant time limit in seconds (default 1800)
   --nsfwjs-backend  wasm (default) or cpu: tfjs backend of the nsfwjs baseline
   --cpu-profile     write each child's main-thread CPU profile over the measured phase to the run folder
-  --set KEY=VALUE   a labelq setting for every variant's config (repeatable), e.g. --set S3_IO_THREADS=0`;
+  --set KEY=VALUE   a labelq setting for every variant's config (repeatable), e.g. --set S3_IO_THREADS=0
+  --s3-latency-ms N delay every S3 request of the queue variants by N ms, as storage across a network (default 0)`;
 
 function positiveInt(name: string, value: string | undefined, min = 1): number | undefined {
   if (value === undefined) return undefined;
@@ -135,6 +141,7 @@ export function parseBenchArgs(
         'nsfwjs-backend': { type: 'string' },
         'cpu-profile': { type: 'boolean', default: false },
         set: { type: 'string', multiple: true },
+        's3-latency-ms': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -177,6 +184,7 @@ export function parseBenchArgs(
     cpuProfile: v['cpu-profile'],
     loopResolutionMs: 10,
     settings,
+    s3LatencyMs: positiveInt('s3-latency-ms', v['s3-latency-ms'], 0) ?? 0,
   };
 }
 

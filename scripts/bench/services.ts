@@ -7,6 +7,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { resolveRedis, s3ClientFor, startS3rver, s3rverEnv } from '@labelq/dev-services';
 import type { BenchImage } from './protocol.ts';
+import { startLatencyProxy } from './latency-proxy.ts';
 import { runBounded } from './variants/common.ts';
 
 export const BENCH_BUCKET = 'labelq-bench';
@@ -40,15 +41,21 @@ async function redisPid(url: string): Promise<number | undefined> {
   }
 }
 
+/**
+ * Redis and s3rver. With `s3LatencyMs` > 0 the variants reach s3rver through a proxy that delays each request
+ * by that much (latency-proxy.ts); the bench's own uploads go direct.
+ */
 export async function startServices(
   workDir: string,
   runId: string,
   redisUrl: string,
+  s3LatencyMs = 0,
 ): Promise<BenchServices> {
   const redis = await resolveRedis(redisUrl);
   const dir = resolve(join(workDir, `s3rver-${runId}`));
   const s3rver = await startS3rver({ dir, buckets: [BENCH_BUCKET] });
   const s3 = s3ClientFor(s3rver.endpoint);
+  const proxy = s3LatencyMs > 0 ? await startLatencyProxy(s3rver.endpoint, s3LatencyMs) : undefined;
   return {
     redisUrl: redis.url,
     redisStarted: redis.started,
@@ -58,10 +65,11 @@ export async function startServices(
     bucket: BENCH_BUCKET,
     baseEnv: {
       REDIS_URL: redis.url,
-      ...s3rverEnv(s3rver.endpoint, BENCH_BUCKET),
+      ...s3rverEnv(proxy?.endpoint ?? s3rver.endpoint, BENCH_BUCKET),
       S3_FORCE_PATH_STYLE: 'true',
     },
     stop: async () => {
+      await proxy?.close();
       s3.destroy();
       await s3rver.stop();
       await rm(dir, { recursive: true, force: true });

@@ -29,3 +29,19 @@ describe('pnpm bench --set', () => {
     },
   );
 });
+
+describe('pnpm bench --s3-latency-ms', () => {
+  it.each<[string[], number]>([
+    [[], 0],
+    [['--s3-latency-ms', '0'], 0],
+    [['--s3-latency-ms', '30'], 30],
+  ])('%j gives %i ms', (argv, ms) => {
+    expect(parse(argv).s3LatencyMs).toBe(ms);
+  });
+
+  it.each(['-1', '1.5', 'x'])('refuses %s with invalid_request', (value) => {
+    expect(() => parse(['--s3-latency-ms', value])).toThrowError(
+      expect.objectContaining({ code: 'invalid_request' }),
+    );
+  });
+});
