@@ -14,7 +14,8 @@
 // Every latency is a sample of one machine at its load of the moment: run under `flock /tmp/labelq-bench.lock`
 // and record `uptime` with the numbers. The worker runs with its config defaults (one urgent pool thread, two
 // urgent job slots); `POOL_URGENT_THREADS=0 WORKER_URGENT_CONCURRENCY=0 pnpm bench:moderation` measures the
-// worker without them, for a before/after on the same machine.
+// worker without them, for a before/after on the same machine; `S3_IO_THREADS=0` puts the worker's S3 requests
+// back on its main thread.
 import { loadavg } from 'node:os';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -219,6 +220,7 @@ async function main(): Promise<void> {
             'POOL_URGENT_THREADS',
             'POOL_BULK_NICE',
             'WORKER_URGENT_CONCURRENCY',
+            'S3_IO_THREADS',
           ].flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])),
         ),
       },
@@ -322,13 +324,15 @@ async function main(): Promise<void> {
       loadAverage: { before, afterIdle: idleLoad, afterBacklog: backlogLoad, after: load() },
       models: { moderation: MODERATION_MODEL, backlog: BACKLOG_MODELS },
       // The worker's shape (env POOL_THREADS, POOL_URGENT_THREADS, POOL_BULK_NICE, WORKER_CONCURRENCY,
-      // WORKER_URGENT_CONCURRENCY pass through; 0 urgent threads and slots is the shape before they existed).
+      // WORKER_URGENT_CONCURRENCY, S3_IO_THREADS pass through; 0 urgent threads and slots is the shape before they
+      // existed, 0 S3 I/O threads the worker's S3 requests on its main thread).
       worker: {
         poolThreads: stack.config.pool.threads,
         urgentThreads: stack.config.pool.urgentThreads,
         bulkNice: stack.config.pool.bulkNice,
         concurrency: stack.config.worker.concurrency,
         urgentConcurrency: stack.config.worker.urgentConcurrency,
+        s3IoThreads: stack.config.s3.ioThreads,
       },
       image: `${WIDTH}x${HEIGHT} JPEG`,
       moderationMs: {
