@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { envSchema } from '@labelq/config';
 import { LabelqError } from '@labelq/errors';
 
 /** The variants `pnpm bench` measures, in report order. */
@@ -20,6 +21,27 @@ export const QUEUE_VARIANTS: readonly VariantName[] = [
   'main-thread',
   'bullmq-sandboxed',
 ];
+
+/** Settings the bench itself decides for each variant; `--set` refuses them. */
+const HARNESS_KEYS = new Set([
+  'REDIS_URL',
+  'S3_ENDPOINT',
+  'S3_BUCKET',
+  'S3_FORCE_PATH_STYLE',
+  'S3_ACCESS_KEY_ID',
+  'S3_SECRET_ACCESS_KEY',
+  'S3_CHECKSUMS',
+  'MODELS',
+  'MODELS_DIR',
+  'QUEUE_NAME',
+  'S3_UPLOADS_PREFIX',
+  'S3_RESULTS_PREFIX',
+  'POOL_THREADS',
+  'INTRA_OP_THREADS',
+  'WORKER_CONCURRENCY',
+]);
+const HARNESS_KEYS_WHY =
+  'services, models, queue and prefixes per run; --threads, --intra-op and --concurrency for the pool shape';
 
 /** The two default models (what `pnpm models` builds). */
 export const DEFAULT_MODELS = ['coco-nanodet', 'nsfw-mobilenet-v2'] as const;
@@ -160,7 +182,13 @@ export function parseBenchArgs(
   for (const pair of v.set ?? []) {
     const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
     if (m === null) throw new LabelqError('invalid_request', `--set takes KEY=VALUE, got "${pair}"`);
-    settings[m[1]!] = m[2]!;
+    const key = m[1]!;
+    // A typo would measure the default twice; the harness's own keys would be overwritten, or would bypass it.
+    if (!(key in envSchema.shape))
+      throw new LabelqError('invalid_request', `--set ${key}: not a labelq setting (README, Configuration)`);
+    if (HARNESS_KEYS.has(key))
+      throw new LabelqError('invalid_request', `--set ${key}: the bench sets it (${HARNESS_KEYS_WHY})`);
+    settings[key] = m[2]!;
   }
   const backend = v['nsfwjs-backend'] ?? 'wasm';
   if (backend !== 'wasm' && backend !== 'cpu') {

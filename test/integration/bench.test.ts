@@ -64,7 +64,14 @@ describe('pnpm bench', () => {
       expect(run.peakRssMb).toBeGreaterThanOrEqual(run.rssMb.start);
       // The raw main-thread CPU is measured; the net figure subtracts the harness's calibrated cost and is
       // clamped at 0 (calibration noise can exceed a light variant's own main-thread work on a few images).
-      expect(positive(run.mainThreadCpuMsPerImage), `${run.name} mainThreadCpuMsPerImage`).toBe(true);
+      // /proc counts thread CPU in 10 ms ticks: over six images a main thread that only hands work out (bare,
+      // and the queue variants since the S3 requests left it) can read 0 on a fast machine; the variants that
+      // run inference on it cannot.
+      const inferenceOnMain = run.name === 'main-thread' || run.name === 'nsfwjs';
+      expect(
+        (inferenceOnMain ? positive : nonNegative)(run.mainThreadCpuMsPerImage),
+        `${run.name} mainThreadCpuMsPerImage`,
+      ).toBe(true);
       expect(run.mainCpuMsPerImage, `${run.name} mainCpuMsPerImage`).toBeGreaterThanOrEqual(0);
       expect(run.mainCpuMsPerImage, `${run.name} mainCpuMsPerImage`).toBeLessThanOrEqual(
         run.mainThreadCpuMsPerImage as number,

@@ -157,7 +157,7 @@ export function loadConfig(
       connectTimeoutMs: e.S3_CONNECT_TIMEOUT_MS,
       requestTimeoutMs: e.S3_REQUEST_TIMEOUT_MS,
       writeTags: e.S3_WRITE_TAGS,
-      ioThreads: e.S3_IO_THREADS ?? Math.max(1, Math.ceil(threads / 8)),
+      ioThreads: e.S3_IO_THREADS ?? Math.min(64, Math.max(1, Math.ceil(threads / 8))),
       thumbnailsPrefix: e.S3_THUMBNAILS_PREFIX,
     },
     api: {

@@ -29,6 +29,7 @@ describe('configuration', () => {
     [{}, 9, 2],
     [{}, 64, 8],
     [{ POOL_THREADS: '17' }, 2, 3],
+    [{ POOL_THREADS: '600' }, 2, 64],
     [{ S3_IO_THREADS: '0' }, 64, 0],
     [{ S3_IO_THREADS: '3' }, 2, 3],
   ])('S3_IO_THREADS: %j on %i cores gives %i S3 I/O thread(s)', (env, cores, expected) => {

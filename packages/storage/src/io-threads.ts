@@ -87,6 +87,12 @@ class IoThread {
     worker.unref();
     worker.on('message', (msg: IoReply) => this.#settle(msg));
     worker.on('error', (err) => (this.#lastError = err));
+    // A reply that cannot be deserialized would leave its request pending forever: end the thread instead, so
+    // that its exit fails everything it held with storage_unavailable and the next request gets a new one.
+    worker.on('messageerror', (err) => {
+      this.#lastError = err;
+      void worker.terminate();
+    });
     worker.on('exit', (exitCode) => {
       if (this.#worker !== worker) return;
       this.#worker = undefined;
@@ -98,7 +104,7 @@ class IoThread {
       this.#opened.clear();
       const reason = `The S3 I/O thread exited (code ${exitCode}${error ? `: ${error.message}` : ''}) during the request`;
       for (const p of failed) p.reject(lost(reason, p.details, error));
-      if (!this.#terminating && (failed.length > 0 || bodies > 0 || error !== undefined))
+      if (!this.#terminating && (failed.length > 0 || bodies > 0 || error !== undefined || exitCode !== 0))
         this.onExit?.({ thread: this.index, exitCode, error });
     });
     return worker;
@@ -315,7 +321,7 @@ export function createThreadedObjectStore(s3: Config['s3'], options: IoThreadsOp
     },
     // Serialized here, exactly as the in-process store does (toJSON, Buffers, dropped functions): a structured
     // clone of the document would not give the same bytes, and equal documents must give equal ETags.
-    putJson: (bucket, key, doc) => {
+    putJson: async (bucket, key, doc) => {
       const body = jsonDocument(doc);
       return run(
         'putObject',

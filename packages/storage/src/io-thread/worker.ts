@@ -92,6 +92,12 @@ async function call(msg: Extract<IoRequest, { type: 'call' }>): Promise<void> {
       transfer.push((value as { bytes: Uint8Array }).bytes.buffer as ArrayBuffer);
     reply({ id: msg.id, ok: true, value }, transfer);
   } catch (raw) {
+    // A body opened but not answered for (its reply failed) would hold its socket forever: free it.
+    if (keep.has(msg.id)) {
+      opened.get(msg.id)?.discard();
+      opened.delete(msg.id);
+      keep.delete(msg.id);
+    }
     const err = toLabelqError(raw);
     const cause = err.cause instanceof Error ? err.cause.message : undefined;
     reply({
@@ -103,6 +109,10 @@ async function call(msg: Extract<IoRequest, { type: 'call' }>): Promise<void> {
     if (!keep.delete(msg.id)) controllers.delete(msg.id);
   }
 }
+
+// A request that cannot be deserialized has no id to answer: end the thread, so the main thread fails what it
+// held with storage_unavailable and starts a new one, instead of waiting on it forever.
+port.on('messageerror', () => process.exit(1));
 
 port.on('message', (msg: IoRequest) => {
   switch (msg.type) {
