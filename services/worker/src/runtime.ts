@@ -7,6 +7,7 @@ import {
   backoffDelay,
   BACKOFF_TYPE,
   createWorkerConnection,
+  settleWithin,
 } from '@labelq/queue';
 import type { ResultDocument, StoredJobPayload } from '@labelq/contracts';
 import { createObjectStore, createThreadedObjectStore, type ObjectStore } from '@labelq/storage';
@@ -27,6 +28,9 @@ import { createWorkerWorkflow } from './workflow-runtime.ts';
 import { startIndexRole } from './index-role.ts';
 import { batchFinishedHook } from './workflow.ts';
 import { UrgentLane } from './urgent-lane.ts';
+
+/** How long the shutdown waits for the main BullMQ worker's close once its jobs are settled, ms. */
+const CLOSE_MS = 2000;
 
 /** One connection attempt, no retries: an unreachable Redis fails the start instead of retrying forever. */
 async function checkRedis(config: Config, log: Logger): Promise<void> {
@@ -145,7 +149,7 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
     // classify worker's slots: their own queue, worker and connection).
     const metrics = deps.metrics ?? createWorkerMetrics();
     const workflow = await createWorkerWorkflow(config, policy, log, (a) => metrics.webhookAttempt(a));
-    owned.push(() => workflow.close());
+    owned.push((force) => workflow.close(force));
 
     const indexRole = await startIndexRole(config, conn, log);
     if (indexRole !== undefined) owned.push(() => indexRole.close());
@@ -264,7 +268,8 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
     // and a second close of either is a no-op.
     owned.push(async (force) => {
       await lane?.close(force);
-      await worker.close(force);
+      // A second close of either returns the first's promise: bounded here as below.
+      await settleWithin(worker.close(force), CLOSE_MS);
     });
     for (const w of lane ? [worker, lane.worker] : [worker]) {
       w.on('failed', (job, err) =>
@@ -336,7 +341,9 @@ export async function createWorkerRuntime(config: Config, deps: WorkerRuntimeDep
           );
         }
         // Forced: closes the connections without waiting; an abandoned job's late result is then not recorded.
-        await worker.close(!drained);
+        // Bounded: BullMQ's close waits on Redis, which a partition leaves unanswered (the lane bounds its own
+        // close). The jobs finished (drained) or were abandoned (forced): what the bound cuts is Redis bookkeeping.
+        await settleWithin(worker.close(!drained), CLOSE_MS);
         await lane?.close(!drained);
         if (!drained)
           abandon.abort(new LabelqError('timeout', 'The worker shut down before the job finished'));

@@ -1,6 +1,6 @@
 import type { Config } from '@labelq/config';
 import { ReviewQueue, TenantPolicies, TenantPolicyStore, type ModerationPolicy } from '@labelq/moderation';
-import { closeQueueClients, createWorkerConnection } from '@labelq/queue';
+import { closeQueueClients, createWorkerConnection, settleWithin } from '@labelq/queue';
 import {
   CallbackSecretStore,
   createWebhookQueue,
@@ -15,8 +15,16 @@ import type { WorkerWorkflow } from './workflow.ts';
 /** The workflow's pieces a worker process owns. */
 export interface WorkerWorkflowRuntime {
   hooks: WorkerWorkflow;
-  close(): Promise<void>;
+  /**
+   * Closes the webhooks worker (its deliveries in flight finish first), the producer and both connections.
+   * `force` (the worker's shutdown deadline passed, perhaps in a Redis partition): the webhooks worker gets at
+   * most FORCED_CLOSE_MS, since BullMQ's close waits on Redis without a bound of its own.
+   */
+  close(force?: boolean): Promise<void>;
 }
+
+/** How long a forced close waits for the webhooks worker, ms. */
+const FORCED_CLOSE_MS = 2000;
 
 /**
  * Builds the worker's workflow hooks on their own Redis connection (policies, review queue, event producer)
@@ -54,9 +62,10 @@ export async function createWorkerWorkflow(
       reviews: new ReviewQueue(redis, prefix),
       webhooks: new WebhookEvents(queue, store, cacheMs),
     },
-    async close() {
+    async close(force = false) {
       // Deliveries in flight finish first; then the producer and both connections, the safe way.
-      await webhooksWorker.close().catch(() => undefined);
+      const closing = webhooksWorker.close().catch(() => undefined);
+      await (force ? settleWithin(closing, FORCED_CLOSE_MS) : closing);
       await closeQueueClients([queue], [redis, workerConnection]);
     },
   };
