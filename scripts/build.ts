@@ -94,7 +94,11 @@ const THREADS: readonly { starter: string; thread: string; file: string }[] = [
     file: 'io-thread/entry.mjs',
   },
 ];
-const THREAD_URL = /new URL\((["'])\.\/(?:thread|io-thread)\/entry\.mjs\1, import\.meta\.url\)/g;
+/** `new URL('./<file>', import.meta.url)` for any thread of THREADS: the sanctioned uses of import.meta.url. */
+const THREAD_URL = new RegExp(
+  `new URL\\((["'])\\./(?:${THREADS.map((t) => t.file.replace(/[.]/g, '\\.')).join('|')})\\1, import\\.meta\\.url\\)`,
+  'g',
+);
 
 /** Bundles `@labelq/*` (workspace code, TypeScript sources); everything else bare stays an import. */
 const externalThirdParty: Plugin = {

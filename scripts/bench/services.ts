@@ -7,7 +7,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { resolveRedis, s3ClientFor, startS3rver, s3rverEnv } from '@labelq/dev-services';
 import type { BenchImage } from './protocol.ts';
-import { startLatencyProxy } from './latency-proxy.ts';
+import { startTcpProxy } from '../../test/helpers/tcp-proxy.ts';
 import { runBounded } from './variants/common.ts';
 
 export const BENCH_BUCKET = 'labelq-bench';
@@ -42,8 +42,10 @@ async function redisPid(url: string): Promise<number | undefined> {
 }
 
 /**
- * Redis and s3rver. With `s3LatencyMs` > 0 the variants reach s3rver through a proxy that delays each request
- * by that much (latency-proxy.ts); the bench's own uploads go direct.
+ * Redis and s3rver. With `s3LatencyMs` > 0 the variants reach s3rver through the chaos tests' TCP proxy with that
+ * much latency on every answer (test/helpers/tcp-proxy.ts, setLatency): storage across a network, where AWS S3 in
+ * the same region answers a small GET in ~10 to 50 ms and s3rver on localhost in ~1 ms. The bench's own uploads go
+ * direct.
  */
 export async function startServices(
   workDir: string,
@@ -55,7 +57,10 @@ export async function startServices(
   const dir = resolve(join(workDir, `s3rver-${runId}`));
   const s3rver = await startS3rver({ dir, buckets: [BENCH_BUCKET] });
   const s3 = s3ClientFor(s3rver.endpoint);
-  const proxy = s3LatencyMs > 0 ? await startLatencyProxy(s3rver.endpoint, s3LatencyMs) : undefined;
+  const url = new URL(s3rver.endpoint);
+  const proxy =
+    s3LatencyMs > 0 ? await startTcpProxy({ host: url.hostname, port: Number(url.port) }) : undefined;
+  proxy?.setLatency(s3LatencyMs);
   return {
     redisUrl: redis.url,
     redisStarted: redis.started,

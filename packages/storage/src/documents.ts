@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { LabelqError } from '@labelq/errors';
-import { getObjectBytes, putObject } from './objects.ts';
+import { getObjectBytes, putObject, type PutObjectOptions } from './objects.ts';
 
 /** Result documents are small; anything bigger at a result key is not ours. Default cap 4 MiB. */
 const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
@@ -10,9 +10,13 @@ export function resultKey(resultsPrefix: string, tenant: string, imageId: string
   return `${resultsPrefix}${tenant}/${imageId}.json`;
 }
 
-/** A document's stored bytes: pretty JSON and a newline. Equal documents give equal bytes (and so equal ETags). */
-export function jsonDocument(doc: unknown): string {
-  return `${JSON.stringify(doc, null, 2)}\n`;
+/**
+ * A document's stored bytes (pretty JSON and a newline) and PutObject options. Equal documents give equal bytes
+ * (and so equal ETags).
+ */
+export function jsonDocument(doc: unknown): { body: string; options: PutObjectOptions } {
+  const body = `${JSON.stringify(doc, null, 2)}\n`;
+  return { body, options: { contentType: 'application/json', contentLength: Buffer.byteLength(body) } };
 }
 
 /** Writes `doc` as {@link jsonDocument}. */
@@ -22,11 +26,8 @@ export async function putJson(
   key: string,
   doc: unknown,
 ): Promise<{ etag: string }> {
-  const body = jsonDocument(doc);
-  return putObject(client, bucket, key, body, {
-    contentType: 'application/json',
-    contentLength: Buffer.byteLength(body),
-  });
+  const { body, options } = jsonDocument(doc);
+  return putObject(client, bucket, key, body, options);
 }
 
 /**

@@ -322,12 +322,8 @@ export function createThreadedObjectStore(s3: Config['s3'], options: IoThreadsOp
     // Serialized here, exactly as the in-process store does (toJSON, Buffers, dropped functions): a structured
     // clone of the document would not give the same bytes, and equal documents must give equal ETags.
     putJson: async (bucket, key, doc) => {
-      const body = jsonDocument(doc);
-      return run(
-        'putObject',
-        [bucket, key, body, { contentType: 'application/json', contentLength: Buffer.byteLength(body) }],
-        { bucket, key },
-      );
+      const { body, options } = jsonDocument(doc);
+      return run('putObject', [bucket, key, body, options], { bucket, key });
     },
     getJson: (bucket, key) => run('getJson', [bucket, key], { bucket, key }),
     getTags: (bucket, key) => run('getTags', [bucket, key], { bucket, key }),
